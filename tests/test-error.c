@@ -58,15 +58,15 @@ static void test_first_error_kept(void)
     ferry_fail(&err, FERRY_ERR_INTERNAL, "second");
     g_assert_cmpstr(err->message, ==, "first");
 
-    GError *later = g_error_new_literal(ferry_error_quark(FERRY_FROM_QEMU),
-                                        FERRY_ERR_SYSTEM, "cleanup failed");
+    GError *later =
+        g_error_new_literal(ferry_error_quark(FERRY_FROM_QEMU), FERRY_ERR_SYSTEM, "cleanup failed");
     ferry_error_keep_first(&err, later);
     g_assert_cmpstr(err->message, ==, "first");
     g_assert_cmpint(err->code, ==, FERRY_ERR_OPERATION_FAILED);
 
     g_autoptr(GError) none = NULL;
-    ferry_error_keep_first(&none, g_error_new_literal(ferry_error_quark(FERRY_FROM_QEMU),
-                                                      FERRY_ERR_SYSTEM, "only"));
+    ferry_error_keep_first(
+        &none, g_error_new_literal(ferry_error_quark(FERRY_FROM_QEMU), FERRY_ERR_SYSTEM, "only"));
     g_assert_cmpstr(none->message, ==, "only");
     ferry_error_keep_first(NULL, g_error_new_literal(G_IO_ERROR, G_IO_ERROR_FAILED, "x"));
 }
@@ -128,7 +128,7 @@ static void test_last_error_thread_local(void)
     ferry_error_set(&err, FERRY_FROM_DRIVER, FERRY_ERR_NO_DOMAIN, "no domain 'a'");
     ferry_last_error_set(err);
 
-    GThread *t = g_thread_new("last-error", last_error_thread, (gpointer)"b");
+    GThread *t = g_thread_new("last-error", last_error_thread, (gpointer) "b");
     g_autofree char *result = g_thread_join(t);
     g_assert_cmpstr(result, ==, "thread b");
 

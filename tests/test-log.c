@@ -71,9 +71,10 @@ static void test_line_format(LogFixture *fx, gconstpointer data)
     g_assert_true(ferry_log_set_default_level("1", NULL));
     FLOG_INFO("hello %d", 42);
     g_autofree char *text = read_log(fx);
-    g_autoptr(GRegex) re = g_regex_new(
-        "^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\+0000: \\d+: info : "
-        "migration\\.begin : test_line_format:\\d+ : hello 42\n$", 0, 0, NULL);
+    g_autoptr(GRegex) re =
+        g_regex_new("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\+0000: \\d+: info : "
+                    "migration\\.begin : test_line_format:\\d+ : hello 42\n$",
+                    0, 0, NULL);
     g_assert_true(g_regex_match(re, text, 0, NULL));
 }
 
@@ -136,9 +137,9 @@ static void emit_from_site(int i)
 static void test_site_cache_follows_config(LogFixture *fx, gconstpointer data)
 {
     set_file_output(fx, "1");
-    emit_from_site(1);  /* filtered: default level is warning */
+    emit_from_site(1); /* filtered: default level is warning */
     g_assert_true(ferry_log_set_default_level("debug", NULL));
-    emit_from_site(2);  /* the same call site now logs */
+    emit_from_site(2); /* the same call site now logs */
     g_assert_true(ferry_log_set_default_level("error", NULL));
     emit_from_site(3);
     g_autofree char *text = read_log(fx);
@@ -149,7 +150,7 @@ static void test_site_cache_follows_config(LogFixture *fx, gconstpointer data)
 
 typedef struct {
     const char *spec;
-    const char *error;  /* substring of the expected message, NULL = valid */
+    const char *error; /* substring of the expected message, NULL = valid */
 } SpecCase;
 
 static void test_filter_specs(LogFixture *fx, gconstpointer data)
@@ -295,8 +296,7 @@ static void test_threads_whole_lines(LogFixture *fx, gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-#define ADD(path, fn) \
-    g_test_add(path, LogFixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(path, fn) g_test_add(path, LogFixture, NULL, fixture_setup, fn, fixture_teardown)
     ADD("/log/line-format", test_line_format);
     ADD("/log/default-level-filters", test_default_level_filters);
     ADD("/log/module-filters", test_module_filters);

@@ -21,7 +21,7 @@ static xmlDoc *parse(const char *text, GError **error)
 typedef struct {
     const char *name;
     const char *text;
-    const char *error;  /* substring of the message */
+    const char *error; /* substring of the message */
 } BadCase;
 
 static void test_refused(void)
@@ -39,8 +39,7 @@ static void test_refused(void)
         { "external entity",
           "<!DOCTYPE domain [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain>&x;</domain>",
           "DOCTYPE declarations are not allowed" },
-        { "external DTD",
-          "<!DOCTYPE domain SYSTEM 'http://127.0.0.1:1/x.dtd'><domain/>",
+        { "external DTD", "<!DOCTYPE domain SYSTEM 'http://127.0.0.1:1/x.dtd'><domain/>",
           "DOCTYPE declarations are not allowed" },
         { "undeclared entity", "<domain>&nope;</domain>", "malformed XML" },
     };
@@ -76,10 +75,11 @@ static void test_size_limit(void)
 static void test_readers(void)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(xmlDoc) doc = parse(
-        "<domain type='kvm' id='-3'>\n  <memory unit='KiB' big='18446744073709551616'>"
-        " 1048576 </memory>\n  <vcpu n='2x' on='yes' off='no' bad='maybe'/>\n"
-        "  <name>a &amp; b</name>\n</domain>", &err);
+    g_autoptr(xmlDoc) doc =
+        parse("<domain type='kvm' id='-3'>\n  <memory unit='KiB' big='18446744073709551616'>"
+              " 1048576 </memory>\n  <vcpu n='2x' on='yes' off='no' bad='maybe'/>\n"
+              "  <name>a &amp; b</name>\n</domain>",
+              &err);
     g_assert_no_error(err);
     xmlNode *root = xmlDocGetRootElement(doc);
     xmlNode *memory = xml_child(root, "memory");

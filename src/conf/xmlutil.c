@@ -17,7 +17,7 @@
 #include "xmlutil.h"
 
 typedef struct {
-    GString *message;   /* the first error libxml2 reported */
+    GString *message; /* the first error libxml2 reported */
     int line;
     gboolean has_doctype;
 } XmlParseState;
@@ -45,8 +45,8 @@ static void xml_refuse_subset(void *data, const xmlChar *name, const xmlChar *ex
     xmlStopParser(ctxt);
 }
 
-xmlDoc *xml_parse(const char *text, size_t max_size, const char *what,
-                  const char *root, FerryErrorDomain err_domain, GError **error)
+xmlDoc *xml_parse(const char *text, size_t max_size, const char *what, const char *root,
+                  FerryErrorDomain err_domain, GError **error)
 {
     XmlParseState state = { g_string_new(NULL), 0, FALSE };
     g_autoptr(GString) message = state.message;
@@ -68,8 +68,8 @@ xmlDoc *xml_parse(const char *text, size_t max_size, const char *what,
 
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) {
-        ferry_error_set(error, err_domain, FERRY_ERR_INTERNAL,
-                        "%s: cannot create an XML parser", what);
+        ferry_error_set(error, err_domain, FERRY_ERR_INTERNAL, "%s: cannot create an XML parser",
+                        what);
         return NULL;
     }
     ctxt->_private = &state;
@@ -79,8 +79,7 @@ xmlDoc *xml_parse(const char *text, size_t max_size, const char *what,
     ctxt->sax->externalSubset = xml_refuse_subset;
 
     /* No NOENT (no entity substitution), no DTDLOAD, no network. */
-    int options = XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOWARNING |
-                  XML_PARSE_NOCDATA;
+    int options = XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
     xmlDoc *doc = xmlCtxtReadMemory(ctxt, text, (int)len, NULL, NULL, options);
     gboolean well_formed = ctxt->wellFormed;
     xmlFreeParserCtxt(ctxt);
@@ -88,24 +87,21 @@ xmlDoc *xml_parse(const char *text, size_t max_size, const char *what,
 
     if (state.has_doctype) {
         ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                        "%s: DOCTYPE declarations are not allowed (no DTDs or entities)",
-                        what);
+                        "%s: DOCTYPE declarations are not allowed (no DTDs or entities)", what);
         return NULL;
     }
     if (!doc || !well_formed) {
         if (message->len > 0)
-            ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                            "%s: malformed XML at line %d: %s", what, state.line,
-                            message->str);
+            ferry_error_set(error, err_domain, FERRY_ERR_XML, "%s: malformed XML at line %d: %s",
+                            what, state.line, message->str);
         else
             ferry_error_set(error, err_domain, FERRY_ERR_XML, "%s: malformed XML", what);
         return NULL;
     }
     xmlNode *top = xmlDocGetRootElement(doc);
     if (!top || !xml_is(top, root)) {
-        ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                        "%s: root element is <%s>, expected <%s>", what,
-                        top ? (const char *)top->name : "", root);
+        ferry_error_set(error, err_domain, FERRY_ERR_XML, "%s: root element is <%s>, expected <%s>",
+                        what, top ? (const char *)top->name : "", root);
         return NULL;
     }
     return g_steal_pointer(&owned);
@@ -118,8 +114,7 @@ char *xml_format_node(xmlNode *node)
 
     xmlSaveTree(save, node);
     xmlSaveClose(save);
-    GString *out = g_string_new_len((const char *)xmlBufferContent(buf),
-                                    xmlBufferLength(buf));
+    GString *out = g_string_new_len((const char *)xmlBufferContent(buf), xmlBufferLength(buf));
     xmlBufferFree(buf);
     if (out->len == 0 || out->str[out->len - 1] != '\n')
         g_string_append_c(out, '\n');
@@ -128,8 +123,7 @@ char *xml_format_node(xmlNode *node)
 
 gboolean xml_is(const xmlNode *node, const char *name)
 {
-    return node && node->type == XML_ELEMENT_NODE &&
-           strcmp((const char *)node->name, name) == 0;
+    return node && node->type == XML_ELEMENT_NODE && strcmp((const char *)node->name, name) == 0;
 }
 
 static xmlNode *xml_element_from(xmlNode *node)
@@ -153,7 +147,7 @@ xmlNode *xml_next_element(xmlNode *node)
 
 xmlNode *xml_child(xmlNode *node, const char *name)
 {
-    XML_FOR_EACH_ELEMENT(node, child) {
+    XML_FOR_EACH_ELEMENT (node, child) {
         if (xml_is(child, name))
             return child;
     }
@@ -203,13 +197,13 @@ int xml_prop_ullong(xmlNode *node, const char *name, unsigned long long *out,
         return 0;
     if (xml_parse_ullong(text, out) < 0)
         return ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                               "<%s %s='%s'>: expected a non-negative integer",
-                               node->name, name, text);
+                               "<%s %s='%s'>: expected a non-negative integer", node->name, name,
+                               text);
     return 1;
 }
 
-int xml_prop_uint(xmlNode *node, const char *name, unsigned int *out,
-                  FerryErrorDomain err_domain, GError **error)
+int xml_prop_uint(xmlNode *node, const char *name, unsigned int *out, FerryErrorDomain err_domain,
+                  GError **error)
 {
     unsigned long long v;
     int rc = xml_prop_ullong(node, name, &v, err_domain, error);
@@ -218,9 +212,8 @@ int xml_prop_uint(xmlNode *node, const char *name, unsigned int *out,
         return rc;
     if (v > G_MAXUINT) {
         g_autofree char *text = xml_prop(node, name);
-        return ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                               "<%s %s='%s'>: larger than %u", node->name, name, text,
-                               G_MAXUINT);
+        return ferry_error_set(error, err_domain, FERRY_ERR_XML, "<%s %s='%s'>: larger than %u",
+                               node->name, name, text, G_MAXUINT);
     }
     *out = (unsigned int)v;
     return 1;
@@ -238,14 +231,13 @@ int xml_prop_int(xmlNode *node, const char *name, int *out, FerryErrorDomain err
     long long v = g_ascii_strtoll(text, &end, 10);
     if (!*text || errno != 0 || !end || *end != '\0' || v < G_MININT || v > G_MAXINT)
         return ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                               "<%s %s='%s'>: expected an integer", node->name, name,
-                               text);
+                               "<%s %s='%s'>: expected an integer", node->name, name, text);
     *out = (int)v;
     return 1;
 }
 
-int xml_prop_yesno(xmlNode *node, const char *name, gboolean *out,
-                   FerryErrorDomain err_domain, GError **error)
+int xml_prop_yesno(xmlNode *node, const char *name, gboolean *out, FerryErrorDomain err_domain,
+                   GError **error)
 {
     g_autofree char *text = xml_prop(node, name);
 
@@ -259,8 +251,8 @@ int xml_prop_yesno(xmlNode *node, const char *name, gboolean *out,
         *out = FALSE;
         return 1;
     }
-    return ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                           "<%s %s='%s'>: expected 'yes' or 'no'", node->name, name, text);
+    return ferry_error_set(error, err_domain, FERRY_ERR_XML, "<%s %s='%s'>: expected 'yes' or 'no'",
+                           node->name, name, text);
 }
 
 int xml_prop_enum(xmlNode *node, const char *name, const char *const *names, int *out,
@@ -277,9 +269,8 @@ int xml_prop_enum(xmlNode *node, const char *name, const char *const *names, int
         }
     }
     g_autofree char *allowed = g_strjoinv("', '", (char **)names);
-    return ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                           "<%s %s='%s'>: expected one of '%s'", node->name, name, text,
-                           allowed);
+    return ferry_error_set(error, err_domain, FERRY_ERR_XML, "<%s %s='%s'>: expected one of '%s'",
+                           node->name, name, text, allowed);
 }
 
 int xml_text_ullong(xmlNode *node, unsigned long long *out, FerryErrorDomain err_domain,
@@ -291,8 +282,8 @@ int xml_text_ullong(xmlNode *node, unsigned long long *out, FerryErrorDomain err
         return 0;
     if (xml_parse_ullong(text, out) < 0)
         return ferry_error_set(error, err_domain, FERRY_ERR_XML,
-                               "<%s>%s</%s>: expected a non-negative integer", node->name,
-                               text, node->name);
+                               "<%s>%s</%s>: expected a non-negative integer", node->name, text,
+                               node->name);
     return 1;
 }
 

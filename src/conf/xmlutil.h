@@ -17,7 +17,7 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlNode, xmlFreeNode)
 
-typedef char XmlChars;  /* a string that libxml2 allocated: free with xmlFree */
+typedef char XmlChars; /* a string that libxml2 allocated: free with xmlFree */
 static inline void xml_chars_free(XmlChars *s)
 {
     if (s)
@@ -28,8 +28,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(XmlChars, xml_chars_free)
 /* Parses text (at most max_size bytes) whose root element must be root.
  * what names the document in errors ("domain XML", "migration cookie").
  * Blank text nodes are dropped, so the output can be indented anew. */
-xmlDoc *xml_parse(const char *text, size_t max_size, const char *what,
-                  const char *root, FerryErrorDomain err_domain, GError **error);
+xmlDoc *xml_parse(const char *text, size_t max_size, const char *what, const char *root,
+                  FerryErrorDomain err_domain, GError **error);
 
 /* Formats a tree, indented by two spaces, without the XML declaration. */
 char *xml_format_node(xmlNode *node);
@@ -38,8 +38,7 @@ char *xml_format_node(xmlNode *node);
 xmlNode *xml_first_element(xmlNode *node);
 xmlNode *xml_next_element(xmlNode *node);
 #define XML_FOR_EACH_ELEMENT(parent, child) \
-    for (xmlNode *child = xml_first_element(parent); child; \
-         child = xml_next_element(child))
+    for (xmlNode *child = xml_first_element(parent); child; child = xml_next_element(child))
 
 /* The first child element called name, or NULL. */
 xmlNode *xml_child(xmlNode *node, const char *name);
@@ -54,16 +53,16 @@ char *xml_text(xmlNode *node);
  * absent (out untouched), -1 with an error naming element and attribute. */
 int xml_prop_ullong(xmlNode *node, const char *name, unsigned long long *out,
                     FerryErrorDomain err_domain, GError **error);
-int xml_prop_uint(xmlNode *node, const char *name, unsigned int *out,
-                  FerryErrorDomain err_domain, GError **error);
+int xml_prop_uint(xmlNode *node, const char *name, unsigned int *out, FerryErrorDomain err_domain,
+                  GError **error);
 int xml_prop_int(xmlNode *node, const char *name, int *out, FerryErrorDomain err_domain,
                  GError **error);
 /* "yes"/"no" (and "on"/"off"). */
 int xml_prop_yesno(xmlNode *node, const char *name, gboolean *out, FerryErrorDomain err_domain,
                    GError **error);
 /* One of the strings in names (NULL-terminated): *out is its index. */
-int xml_prop_enum(xmlNode *node, const char *name, const char *const *names,
-                  int *out, FerryErrorDomain err_domain, GError **error);
+int xml_prop_enum(xmlNode *node, const char *name, const char *const *names, int *out,
+                  FerryErrorDomain err_domain, GError **error);
 int xml_text_ullong(xmlNode *node, unsigned long long *out, FerryErrorDomain err_domain,
                     GError **error);
 
@@ -71,5 +70,4 @@ int xml_text_ullong(xmlNode *node, unsigned long long *out, FerryErrorDomain err
 xmlNode *xml_new_child(xmlNode *parent, const char *name);
 xmlNode *xml_new_text_child(xmlNode *parent, const char *name, const char *text);
 void xml_set_prop(xmlNode *node, const char *name, const char *value);
-void xml_set_propf(xmlNode *node, const char *name, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
+void xml_set_propf(xmlNode *node, const char *name, const char *fmt, ...) G_GNUC_PRINTF(3, 4);

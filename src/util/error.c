@@ -141,8 +141,7 @@ FerryErrorCode ferry_error_code_of(const GError *err)
 }
 
 static int error_set_valist(GError **error, FerryErrorDomain domain, FerryErrorCode code,
-                            const char *suffix, const char *fmt, va_list ap)
-    G_GNUC_PRINTF(5, 0);
+                            const char *suffix, const char *fmt, va_list ap) G_GNUC_PRINTF(5, 0);
 
 static int error_set_valist(GError **error, FerryErrorDomain domain, FerryErrorCode code,
                             const char *suffix, const char *fmt, va_list ap)
@@ -154,8 +153,8 @@ static int error_set_valist(GError **error, FerryErrorDomain domain, FerryErrorC
         g_free(msg);
         msg = full;
     }
-    FLOG_DEBUG("%s error (%s): %s", ferry_error_domain_name(domain),
-               ferry_error_code_name(code), msg);
+    FLOG_DEBUG("%s error (%s): %s", ferry_error_domain_name(domain), ferry_error_code_name(code),
+               msg);
     if (error) {
         /* Reporting twice is a bug: the first error is the one that counts. */
         if (*error) {
@@ -167,8 +166,8 @@ static int error_set_valist(GError **error, FerryErrorDomain domain, FerryErrorC
     return -1;
 }
 
-int ferry_error_set(GError **error, FerryErrorDomain domain, FerryErrorCode code,
-                    const char *fmt, ...)
+int ferry_error_set(GError **error, FerryErrorDomain domain, FerryErrorCode code, const char *fmt,
+                    ...)
 {
     va_list ap;
 
@@ -178,8 +177,7 @@ int ferry_error_set(GError **error, FerryErrorDomain domain, FerryErrorCode code
     return -1;
 }
 
-int ferry_error_set_errno(GError **error, FerryErrorDomain domain, int errnum,
-                          const char *fmt, ...)
+int ferry_error_set_errno(GError **error, FerryErrorDomain domain, int errnum, const char *fmt, ...)
 {
     va_list ap;
 
@@ -206,8 +204,7 @@ void ferry_error_keep_first(GError **first, GError *later)
         *first = later;
         return;
     }
-    FLOG_WARN("while handling an earlier error (%s): %s", (*first)->message,
-              later->message);
+    FLOG_WARN("while handling an earlier error (%s): %s", (*first)->message, later->message);
     g_error_free(later);
 }
 
@@ -225,8 +222,7 @@ static void last_error_free(gpointer data)
 
 static GPrivate last_error_key = G_PRIVATE_INIT(last_error_free);
 
-void ferry_last_error_set_info(FerryErrorDomain domain, FerryErrorCode code,
-                               const char *message)
+void ferry_last_error_set_info(FerryErrorDomain domain, FerryErrorCode code, const char *message)
 {
     FerryErrorInfo *info = g_new0(FerryErrorInfo, 1);
 
@@ -242,8 +238,7 @@ void ferry_last_error_set(const GError *err)
         ferry_last_error_reset();
         return;
     }
-    ferry_last_error_set_info(ferry_error_domain_of(err), ferry_error_code_of(err),
-                              err->message);
+    ferry_last_error_set_info(ferry_error_domain_of(err), ferry_error_code_of(err), err->message);
 }
 
 const FerryErrorInfo *ferry_last_error_get(void)

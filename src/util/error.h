@@ -19,11 +19,11 @@
 #include <glib.h>
 
 typedef enum {
-    FERRY_FROM_NONE = 0,  /* not a ferry error (a GIO error, say) */
+    FERRY_FROM_NONE = 0, /* not a ferry error (a GIO error, say) */
     FERRY_FROM_UTIL,
-    FERRY_FROM_CONF,      /* daemon configuration */
-    FERRY_FROM_XML,       /* domain XML */
-    FERRY_FROM_COOKIE,    /* migration cookie */
+    FERRY_FROM_CONF, /* daemon configuration */
+    FERRY_FROM_XML, /* domain XML */
+    FERRY_FROM_COOKIE, /* migration cookie */
     FERRY_FROM_RPC,
     FERRY_FROM_TLS,
     FERRY_FROM_DRIVER,
@@ -40,26 +40,26 @@ typedef enum {
 /* Stable: append only, never renumber. */
 typedef enum {
     FERRY_ERR_OK = 0,
-    FERRY_ERR_INTERNAL,            /* a bug in ferry */
-    FERRY_ERR_NO_SUPPORT,          /* not implemented, or not by this QEMU */
-    FERRY_ERR_INVALID_ARG,         /* a caller passed something invalid */
+    FERRY_ERR_INTERNAL, /* a bug in ferry */
+    FERRY_ERR_NO_SUPPORT, /* not implemented, or not by this QEMU */
+    FERRY_ERR_INVALID_ARG, /* a caller passed something invalid */
     FERRY_ERR_OPERATION_FAILED,
-    FERRY_ERR_OPERATION_INVALID,   /* not valid in the object's current state */
+    FERRY_ERR_OPERATION_INVALID, /* not valid in the object's current state */
     FERRY_ERR_OPERATION_DENIED,
     FERRY_ERR_OPERATION_TIMEOUT,
     FERRY_ERR_OPERATION_ABORTED,
-    FERRY_ERR_SYSTEM,              /* a system call failed; errno in the message */
-    FERRY_ERR_XML,                 /* malformed or invalid XML */
-    FERRY_ERR_CONFIG,              /* bad configuration */
+    FERRY_ERR_SYSTEM, /* a system call failed; errno in the message */
+    FERRY_ERR_XML, /* malformed or invalid XML */
+    FERRY_ERR_CONFIG, /* bad configuration */
     FERRY_ERR_NO_DOMAIN,
     FERRY_ERR_DOMAIN_EXISTS,
-    FERRY_ERR_RPC,                 /* wire protocol error */
+    FERRY_ERR_RPC, /* wire protocol error */
     FERRY_ERR_AUTH_FAILED,
     FERRY_ERR_TLS,
     FERRY_ERR_NO_CONNECT,
     FERRY_ERR_MIGRATE_UNSAFE,
-    FERRY_ERR_OVERFLOW,            /* something read from outside is too big */
-    FERRY_ERR_PARSE,               /* malformed text: a URI, a number, a spec */
+    FERRY_ERR_OVERFLOW, /* something read from outside is too big */
+    FERRY_ERR_PARSE, /* malformed text: a URI, a number, a spec */
     FERRY_ERR_LAST
 } FerryErrorCode;
 
@@ -77,12 +77,12 @@ FerryErrorCode ferry_error_code_of(const GError *err);
 
 /* Sets *error (when error is not NULL) and logs the message at debug level.
  * Always returns -1, so that "report and return -1" is one line. */
-int ferry_error_set(GError **error, FerryErrorDomain domain, FerryErrorCode code,
-                    const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+int ferry_error_set(GError **error, FerryErrorDomain domain, FerryErrorCode code, const char *fmt,
+                    ...) G_GNUC_PRINTF(4, 5);
 
 /* As ferry_error_set with FERRY_ERR_SYSTEM, appending ": <strerror(errnum)>". */
-int ferry_error_set_errno(GError **error, FerryErrorDomain domain, int errnum,
-                          const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+int ferry_error_set_errno(GError **error, FerryErrorDomain domain, int errnum, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
 
 #define ferry_fail(error, code, ...) \
     ferry_error_set((error), FERRY_ERROR_DOMAIN, (code), __VA_ARGS__)
@@ -104,8 +104,7 @@ typedef struct {
 
 /* Copies err into this thread's last error (err NULL resets it). */
 void ferry_last_error_set(const GError *err);
-void ferry_last_error_set_info(FerryErrorDomain domain, FerryErrorCode code,
-                               const char *message);
+void ferry_last_error_set_info(FerryErrorDomain domain, FerryErrorCode code, const char *message);
 /* This thread's last error, or NULL when the last call succeeded. */
 const FerryErrorInfo *ferry_last_error_get(void);
 void ferry_last_error_reset(void);

@@ -21,8 +21,8 @@
 #define LOG_MAX_OUTPUTS 16
 #define LOG_MAX_SPEC 4096
 #define LOG_MAX_MATCH 128
-#define LOG_LEVEL_OFF 5      /* a threshold that no message reaches */
-#define LOG_MAX_LINE 16384   /* longer messages are cut, not dropped */
+#define LOG_LEVEL_OFF 5 /* a threshold that no message reaches */
+#define LOG_MAX_LINE 16384 /* longer messages are cut, not dropped */
 
 typedef struct {
     FerryLogLevel level;
@@ -43,8 +43,8 @@ typedef struct {
 
 typedef struct {
     FerryLogLevel default_level;
-    GPtrArray *filters;  /* LogFilter */
-    GPtrArray *outputs;  /* LogOutput */
+    GPtrArray *filters; /* LogFilter */
+    GPtrArray *outputs; /* LogOutput */
 } LogConfig;
 
 static const char *const log_level_names[] = {
@@ -61,7 +61,7 @@ G_STATIC_ASSERT(G_N_ELEMENTS(log_level_names) == FERRY_LOG_ERROR + 1);
 int ferry_log_generation = 1;
 
 static GMutex log_lock;
-static LogConfig *log_config;  /* NULL: the defaults, built on first use */
+static LogConfig *log_config; /* NULL: the defaults, built on first use */
 
 static void log_filter_free(gpointer data)
 {
@@ -189,15 +189,15 @@ static void log_write_all(int fd, const char *buf, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return;  /* nowhere left to report a failing log output */
+            return; /* nowhere left to report a failing log output */
         }
         buf += n;
         len -= (size_t)n;
     }
 }
 
-void ferry_log_message(FerryLogSite *site, FerryLogLevel level, const char *file,
-                       int line, const char *func, const char *fmt, ...)
+void ferry_log_message(FerryLogSite *site, FerryLogLevel level, const char *file, int line,
+                       const char *func, const char *fmt, ...)
 {
     char line_buf[LOG_MAX_LINE];
     int saved_errno = errno;
@@ -210,10 +210,9 @@ void ferry_log_message(FerryLogSite *site, FerryLogLevel level, const char *file
     gmtime_r(&secs, &tm);
     int head = snprintf(line_buf, sizeof(line_buf),
                         "%04d-%02d-%02d %02d:%02d:%02d.%03d+0000: %d: %s : %s : %s:%d : ",
-                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                        tm.tm_min, tm.tm_sec, (int)((now % G_USEC_PER_SEC) / 1000),
-                        (int)gettid(), ferry_log_level_name(level), site->module,
-                        func, line);
+                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                        tm.tm_sec, (int)((now % G_USEC_PER_SEC) / 1000), (int)gettid(),
+                        ferry_log_level_name(level), site->module, func, line);
     if (head < 0)
         head = 0;
     if ((size_t)head >= sizeof(line_buf) - 2)
@@ -261,8 +260,7 @@ static gboolean log_check_spec(const char *what, const char *spec, GError **erro
     if (!spec)
         return TRUE;
     if (strlen(spec) > LOG_MAX_SPEC) {
-        ferry_fail(error, FERRY_ERR_OVERFLOW, "log %s: longer than %d bytes",
-                   what, LOG_MAX_SPEC);
+        ferry_fail(error, FERRY_ERR_OVERFLOW, "log %s: longer than %d bytes", what, LOG_MAX_SPEC);
         return FALSE;
     }
     return TRUE;
@@ -275,16 +273,14 @@ static gboolean log_split_item(const char *what, const char *item, FerryLogLevel
     const char *colon = strchr(item, ':');
 
     if (!colon) {
-        ferry_fail(error, FERRY_ERR_PARSE,
-                   "log %s '%s': expected LEVEL:%s with LEVEL 1 to 4", what, item,
-                   g_str_equal(what, "filter") ? "MODULE" : "OUTPUT");
+        ferry_fail(error, FERRY_ERR_PARSE, "log %s '%s': expected LEVEL:%s with LEVEL 1 to 4", what,
+                   item, g_str_equal(what, "filter") ? "MODULE" : "OUTPUT");
         return FALSE;
     }
     g_autofree char *lvl = g_strndup(item, colon - item);
     if (!log_parse_level(lvl, level)) {
-        ferry_fail(error, FERRY_ERR_PARSE,
-                   "log %s '%s': level '%s' must be 1 (debug) to 4 (error)", what,
-                   item, lvl);
+        ferry_fail(error, FERRY_ERR_PARSE, "log %s '%s': level '%s' must be 1 (debug) to 4 (error)",
+                   what, item, lvl);
         return FALSE;
     }
     *rest = colon + 1;
@@ -300,8 +296,7 @@ gboolean ferry_log_set_default_level(const char *spec, GError **error)
     g_autofree char *text = g_strstrip(g_strdup(spec ? spec : ""));
     if (!log_parse_level(text, &level)) {
         ferry_fail(error, FERRY_ERR_PARSE,
-                   "log level '%s': must be 1 (debug), 2 (info), 3 (warning) or 4 (error)",
-                   text);
+                   "log level '%s': must be 1 (debug), 2 (info), 3 (warning) or 4 (error)", text);
         return FALSE;
     }
     g_mutex_lock(&log_lock);
@@ -324,10 +319,10 @@ static gboolean log_match_valid(const char *match)
     return TRUE;
 }
 
-gboolean ferry_log_set_filters(const char *spec, GError **error)
+static GPtrArray *log_filters_parse(const char *spec, GError **error)
 {
     if (!log_check_spec("filters", spec, error))
-        return FALSE;
+        return NULL;
     g_auto(GStrv) items = g_strsplit_set(spec ? spec : "", " \t\n", -1);
     g_autoptr(GPtrArray) filters = g_ptr_array_new_with_free_func(log_filter_free);
 
@@ -338,24 +333,39 @@ gboolean ferry_log_set_filters(const char *spec, GError **error)
         if (!**it)
             continue;
         if (!log_split_item("filter", *it, &level, &match, error))
-            return FALSE;
+            return NULL;
         if (!log_match_valid(match)) {
-            ferry_fail(error, FERRY_ERR_PARSE,
-                       "log filter '%s': module '%s' must be 1 to %d letters, digits, '.', '_' or '-'",
-                       *it, match, LOG_MAX_MATCH);
-            return FALSE;
+            ferry_fail(
+                error, FERRY_ERR_PARSE,
+                "log filter '%s': module '%s' must be 1 to %d letters, digits, '.', '_' or '-'",
+                *it, match, LOG_MAX_MATCH);
+            return NULL;
         }
         if (filters->len >= LOG_MAX_FILTERS) {
-            ferry_fail(error, FERRY_ERR_OVERFLOW, "log filters: more than %d",
-                       LOG_MAX_FILTERS);
-            return FALSE;
+            ferry_fail(error, FERRY_ERR_OVERFLOW, "more than %d log filters", LOG_MAX_FILTERS);
+            return NULL;
         }
         LogFilter *f = g_new0(LogFilter, 1);
         f->level = level;
         f->match = g_strdup(match);
         g_ptr_array_add(filters, f);
     }
+    return g_steal_pointer(&filters);
+}
 
+gboolean ferry_log_check_filters(const char *spec, GError **error)
+{
+    g_autoptr(GPtrArray) filters = log_filters_parse(spec, error);
+
+    return filters != NULL;
+}
+
+gboolean ferry_log_set_filters(const char *spec, GError **error)
+{
+    g_autoptr(GPtrArray) filters = log_filters_parse(spec, error);
+
+    if (!filters)
+        return FALSE;
     g_mutex_lock(&log_lock);
     LogConfig *cfg = log_config_locked();
     g_ptr_array_unref(cfg->filters);
@@ -365,6 +375,7 @@ gboolean ferry_log_set_filters(const char *spec, GError **error)
     return TRUE;
 }
 
+/* Parses one output; a file output is not opened yet (fd -1). */
 static LogOutput *log_output_parse(const char *item, GError **error)
 {
     FerryLogLevel level;
@@ -378,33 +389,26 @@ static LogOutput *log_output_parse(const char *item, GError **error)
         const char *path = dest + strlen("file:");
 
         if (!g_path_is_absolute(path)) {
-            ferry_fail(error, FERRY_ERR_PARSE,
-                       "log output '%s': file path '%s' must be absolute", item, path);
-            return NULL;
-        }
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-        if (fd < 0) {
-            ferry_fail_errno(error, errno, "log output '%s': cannot open '%s'", item,
-                             path);
+            ferry_fail(error, FERRY_ERR_PARSE, "log output '%s': file path '%s' must be absolute",
+                       item, path);
             return NULL;
         }
         LogOutput *o = g_new0(LogOutput, 1);
         o->level = level;
         o->kind = LOG_OUTPUT_FILE;
         o->path = g_strdup(path);
-        o->fd = fd;
+        o->fd = -1;
         return o;
     }
     ferry_fail(error, FERRY_ERR_PARSE,
-               "log output '%s': destination '%s' must be 'stderr' or 'file:PATH'", item,
-               dest);
+               "log output '%s': destination '%s' must be 'stderr' or 'file:PATH'", item, dest);
     return NULL;
 }
 
-gboolean ferry_log_set_outputs(const char *spec, GError **error)
+static GPtrArray *log_outputs_parse(const char *spec, GError **error)
 {
     if (!log_check_spec("outputs", spec, error))
-        return FALSE;
+        return NULL;
     g_auto(GStrv) items = g_strsplit_set(spec ? spec : "", " \t\n", -1);
     g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func(log_output_free);
 
@@ -412,14 +416,40 @@ gboolean ferry_log_set_outputs(const char *spec, GError **error)
         if (!**it)
             continue;
         if (outputs->len >= LOG_MAX_OUTPUTS) {
-            ferry_fail(error, FERRY_ERR_OVERFLOW, "log outputs: more than %d",
-                       LOG_MAX_OUTPUTS);
-            return FALSE;
+            ferry_fail(error, FERRY_ERR_OVERFLOW, "more than %d log outputs", LOG_MAX_OUTPUTS);
+            return NULL;
         }
         LogOutput *o = log_output_parse(*it, error);
         if (!o)
-            return FALSE;
+            return NULL;
         g_ptr_array_add(outputs, o);
+    }
+    return g_steal_pointer(&outputs);
+}
+
+gboolean ferry_log_check_outputs(const char *spec, GError **error)
+{
+    g_autoptr(GPtrArray) outputs = log_outputs_parse(spec, error);
+
+    return outputs != NULL;
+}
+
+gboolean ferry_log_set_outputs(const char *spec, GError **error)
+{
+    g_autoptr(GPtrArray) outputs = log_outputs_parse(spec, error);
+
+    if (!outputs)
+        return FALSE;
+    for (guint i = 0; i < outputs->len; i++) {
+        LogOutput *o = g_ptr_array_index(outputs, i);
+
+        if (o->kind != LOG_OUTPUT_FILE)
+            continue;
+        o->fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        if (o->fd < 0) {
+            ferry_fail_errno(error, errno, "log output: cannot open '%s'", o->path);
+            return FALSE;
+        }
     }
     if (outputs->len == 0)
         g_ptr_array_add(outputs, log_output_stderr_new(FERRY_LOG_DEBUG));
@@ -435,8 +465,8 @@ gboolean ferry_log_set_outputs(const char *spec, GError **error)
     return TRUE;
 }
 
-static gboolean log_env_apply(const char *var,
-                              gboolean (*apply)(const char *, GError **), GError **error)
+static gboolean log_env_apply(const char *var, gboolean (*apply)(const char *, GError **),
+                              GError **error)
 {
     const char *value = g_getenv(var);
     g_autoptr(GError) local = NULL;

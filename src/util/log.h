@@ -30,7 +30,7 @@ typedef enum {
 
 typedef struct {
     const char *module;
-    int cache;  /* (generation << 3) | threshold; 0 = not computed yet */
+    int cache; /* (generation << 3) | threshold; 0 = not computed yet */
 } FerryLogSite;
 
 extern int ferry_log_generation;
@@ -48,16 +48,15 @@ static inline gboolean ferry_log_site_enabled(FerryLogSite *site, FerryLogLevel 
     return (int)level >= (cache & 7);
 }
 
-void ferry_log_message(FerryLogSite *site, FerryLogLevel level, const char *file,
-                       int line, const char *func, const char *fmt, ...)
-    G_GNUC_PRINTF(6, 7);
+void ferry_log_message(FerryLogSite *site, FerryLogLevel level, const char *file, int line,
+                       const char *func, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
 
 #define FERRY_LOG(level, ...) \
     do { \
         static FerryLogSite ferry_log_site_ = { FERRY_LOG_MODULE, 0 }; \
         if (ferry_log_site_enabled(&ferry_log_site_, (level))) \
-            ferry_log_message(&ferry_log_site_, (level), __FILE__, __LINE__, \
-                              __func__, __VA_ARGS__); \
+            ferry_log_message(&ferry_log_site_, (level), __FILE__, __LINE__, __func__, \
+                              __VA_ARGS__); \
     } while (0)
 
 #define FLOG_DEBUG(...) FERRY_LOG(FERRY_LOG_DEBUG, __VA_ARGS__)
@@ -70,6 +69,9 @@ void ferry_log_message(FerryLogSite *site, FerryLogLevel level, const char *file
 gboolean ferry_log_set_default_level(const char *spec, GError **error);
 gboolean ferry_log_set_filters(const char *spec, GError **error);
 gboolean ferry_log_set_outputs(const char *spec, GError **error);
+/* Check a spec's syntax without applying it (no file is opened). */
+gboolean ferry_log_check_filters(const char *spec, GError **error);
+gboolean ferry_log_check_outputs(const char *spec, GError **error);
 /* Reads FERRY_LOG_LEVEL, FERRY_LOG_FILTERS and FERRY_LOG_OUTPUTS. */
 gboolean ferry_log_init_from_env(GError **error);
 /* Back to the defaults: warnings and errors to stderr, no filters. */
