@@ -308,17 +308,104 @@ void domain_status_free(DomainStatus *status)
 
 /* ---------------------------------------------------------------- copy */
 
+static void domain_device_info_copy(DomainDeviceInfo *dst, const DomainDeviceInfo *src)
+{
+    *dst = *src;
+    dst->alias = g_strdup(src->alias);
+}
+
+static DomainDiskDef *domain_disk_def_copy(const DomainDiskDef *src)
+{
+    DomainDiskDef *dst = g_memdup2(src, sizeof(*src));
+
+    dst->driver_name = g_strdup(src->driver_name);
+    dst->src = g_strdup(src->src);
+    dst->target_dev = g_strdup(src->target_dev);
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainNetDef *domain_net_def_copy(const DomainNetDef *src)
+{
+    DomainNetDef *dst = g_memdup2(src, sizeof(*src));
+
+    dst->source = g_strdup(src->source);
+    dst->target_dev = g_strdup(src->target_dev);
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainChrDef *domain_chr_def_copy(const DomainChrDef *src)
+{
+    DomainChrDef *dst = g_memdup2(src, sizeof(*src));
+
+    dst->path = g_strdup(src->path);
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainGraphicsDef *domain_graphics_def_copy(const DomainGraphicsDef *src)
+{
+    DomainGraphicsDef *dst = g_memdup2(src, sizeof(*src));
+
+    dst->listen = g_strdup(src->listen);
+    dst->passwd = g_strdup(src->passwd);
+    dst->keymap = g_strdup(src->keymap);
+    return dst;
+}
+
+static DomainVideoDef *domain_video_def_copy(const DomainVideoDef *src)
+{
+    DomainVideoDef *dst = g_memdup2(src, sizeof(*src));
+
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainMemballoonDef *domain_memballoon_def_copy(const DomainMemballoonDef *src)
+{
+    DomainMemballoonDef *dst = g_memdup2(src, sizeof(*src));
+
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+#define DOMAIN_COPY_ARRAY(dst, src, field, n, copy_fn) \
+    do { \
+        (dst)->field = g_new0(__typeof__(*(src)->field), (src)->n); \
+        for (size_t i_ = 0; i_ < (src)->n; i_++) \
+            (dst)->field[i_] = copy_fn((src)->field[i_]); \
+    } while (0)
+
 DomainDef *domain_def_copy(const DomainDef *def)
 {
-    g_autoptr(GError) err = NULL;
+    DomainDef *copy = g_memdup2(def, sizeof(*def));
 
-    /* Through the canonical form: what parse(format()) keeps is all there is. */
-    g_autofree char *xml = domain_def_format(def, DOMAIN_FORMAT_SECURE, &err);
-    DomainDef *copy = xml ? domain_def_parse(xml, 0, &err) : NULL;
-
-    if (!copy)
-        FLOG_ERROR("cannot copy domain '%s': %s", def->name ? def->name : "",
-                   err ? err->message : "unknown error");
+    copy->name = g_strdup(def->name);
+    copy->title = g_strdup(def->title);
+    copy->description = g_strdup(def->description);
+    copy->metadata = g_strdup(def->metadata);
+    copy->os.type = g_strdup(def->os.type);
+    copy->os.arch = g_strdup(def->os.arch);
+    copy->os.machine = g_strdup(def->os.machine);
+    copy->os.kernel = g_strdup(def->os.kernel);
+    copy->os.initrd = g_strdup(def->os.initrd);
+    copy->os.cmdline = g_strdup(def->os.cmdline);
+    copy->cpu.model = g_strdup(def->cpu.model);
+    copy->cpu.features = g_new0(DomainCpuFeature, def->cpu.nfeatures);
+    for (size_t i = 0; i < def->cpu.nfeatures; i++) {
+        copy->cpu.features[i].policy = def->cpu.features[i].policy;
+        copy->cpu.features[i].name = g_strdup(def->cpu.features[i].name);
+    }
+    copy->clock.timers = g_memdup2(def->clock.timers, def->clock.ntimers * sizeof(DomainTimerDef));
+    copy->emulator = g_strdup(def->emulator);
+    DOMAIN_COPY_ARRAY(copy, def, disks, ndisks, domain_disk_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, nets, nnets, domain_net_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, serials, nserials, domain_chr_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, consoles, nconsoles, domain_chr_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, graphics, ngraphics, domain_graphics_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, videos, nvideos, domain_video_def_copy);
+    copy->memballoon = def->memballoon ? domain_memballoon_def_copy(def->memballoon) : NULL;
     return copy;
 }
 

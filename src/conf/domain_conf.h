@@ -497,7 +497,7 @@ DomainDef *domain_def_parse_xml_node(struct _xmlNode *node, unsigned int flags,
 struct _xmlNode *domain_def_format_xml_node(const DomainDef *def, struct _xmlDoc *doc,
                                             unsigned int flags, GError **error);
 
-/* A deep copy (runtime data and secrets included). */
+/* A deep copy, field by field (runtime data and secrets included). */
 DomainDef *domain_def_copy(const DomainDef *def);
 
 /* Refuses, naming the first difference, when a guest started from dst would

@@ -90,8 +90,11 @@ static gboolean domain_parse_address(DomainDeviceAddress *addr, xmlNode *node, G
                                    &addr->u.drive.target, &addr->u.drive.unit };
 
         addr->type = DOMAIN_ADDRESS_DRIVE;
+        /* libvirt's limits: two digits, and five for the unit. */
+        static const unsigned int max[] = { 99, 99, 99, 65535 };
+
         for (size_t i = 0; i < G_N_ELEMENTS(attrs); i++) {
-            if (domain_xml_number(node, attrs[i], 0xffff, values[i], error) < 0)
+            if (domain_xml_number(node, attrs[i], max[i], values[i], error) < 0)
                 return FALSE;
         }
         return TRUE;
@@ -498,13 +501,27 @@ static DomainChrDef *domain_parse_chr(xmlNode *node, const DomainParseCtx *ctx, 
 
 /* ---------------------------------------------------------------- graphics */
 
+/* An IP address or a DNS name (what libvirt's schema accepts). */
 static gboolean domain_listen_valid(const char *addr)
 {
     size_t len = strlen(addr);
 
-    return len > 0 && len < 256 &&
-           strspn(addr, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-_") ==
-               len;
+    if (len == 0 || len > 253)
+        return FALSE;
+    if (g_hostname_is_ip_address(addr))
+        return TRUE;
+    g_auto(GStrv) labels = g_strsplit(addr, ".", -1);
+    for (size_t i = 0; labels[i]; i++) {
+        size_t n = strlen(labels[i]);
+
+        if (n == 0 && !labels[i + 1] && i > 0)
+            break; /* a trailing dot */
+        if (n == 0 || n > 63 || labels[i][0] == '-' || labels[i][n - 1] == '-' ||
+            strspn(labels[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+                n)
+            return FALSE;
+    }
+    return TRUE;
 }
 
 static DomainGraphicsDef *domain_parse_graphics(xmlNode *node, const DomainParseCtx *ctx,
@@ -773,9 +790,8 @@ gboolean domain_devices_parse(DomainDef *def, xmlNode *devices, const DomainPars
 
 /* ---------------------------------------------------------------- after parsing */
 
-/* Serial ports not given get the lowest free number; ports are unique among
- * serials and among virtio consoles.  A console on serial port N is that
- * serial port: it shares its source and alias (libvirt writes both). */
+/* Ports given are unique per target type; ports not given get the lowest
+ * free number (a console on a serial port: port 0). */
 static gboolean domain_chr_assign_ports(DomainChrDef **list, size_t n, const char *what,
                                         GError **error)
 {
@@ -865,24 +881,39 @@ static gboolean domain_chr_post_parse(DomainDef *def, GError **error)
     return TRUE;
 }
 
-/* Every device's alias, for the uniqueness check and alias assignment.  A
- * console on a serial port shares that port's alias and is left out. */
-static void domain_collect_infos(DomainDef *def, GPtrArray *infos)
+typedef struct {
+    DomainDeviceInfo *info;
+    const char *kind; /* the alias prefix when none was given */
+} DomainInfoRef;
+
+static void domain_add_ref(GArray *refs, DomainDeviceInfo *info, const char *kind)
 {
+    DomainInfoRef ref = { info, kind };
+
+    g_array_append_val(refs, ref);
+}
+
+/* Every device that has an alias of its own.  A console on a serial port
+ * shares that port's alias and is left out. */
+static GArray *domain_collect_infos(DomainDef *def)
+{
+    GArray *refs = g_array_new(FALSE, FALSE, sizeof(DomainInfoRef));
+
     for (size_t i = 0; i < def->ndisks; i++)
-        g_ptr_array_add(infos, &def->disks[i]->info);
+        domain_add_ref(refs, &def->disks[i]->info, "disk");
     for (size_t i = 0; i < def->nnets; i++)
-        g_ptr_array_add(infos, &def->nets[i]->info);
+        domain_add_ref(refs, &def->nets[i]->info, "net");
     for (size_t i = 0; i < def->nserials; i++)
-        g_ptr_array_add(infos, &def->serials[i]->info);
+        domain_add_ref(refs, &def->serials[i]->info, "serial");
     for (size_t i = 0; i < def->nconsoles; i++) {
         if (def->consoles[i]->target != DOMAIN_CHR_TARGET_SERIAL)
-            g_ptr_array_add(infos, &def->consoles[i]->info);
+            domain_add_ref(refs, &def->consoles[i]->info, "console");
     }
     for (size_t i = 0; i < def->nvideos; i++)
-        g_ptr_array_add(infos, &def->videos[i]->info);
+        domain_add_ref(refs, &def->videos[i]->info, "video");
     if (def->memballoon->model != DOMAIN_BALLOON_NONE)
-        g_ptr_array_add(infos, &def->memballoon->info);
+        domain_add_ref(refs, &def->memballoon->info, "balloon");
+    return refs;
 }
 
 static char *domain_alias_pick(GHashTable *taken, const char *wanted, const char *fallback)
@@ -925,47 +956,34 @@ static char *domain_disk_alias_wanted(const DomainDiskDef *disk)
 
 static gboolean domain_aliases_post_parse(DomainDef *def, GError **error)
 {
-    g_autoptr(GPtrArray) infos = g_ptr_array_new();
+    g_autoptr(GArray) refs = domain_collect_infos(def);
     g_autoptr(GHashTable) taken = g_hash_table_new(g_str_hash, g_str_equal);
 
-    domain_collect_infos(def, infos);
-    for (guint i = 0; i < infos->len; i++) {
-        DomainDeviceInfo *info = infos->pdata[i];
+    for (guint i = 0; i < refs->len; i++) {
+        DomainDeviceInfo *info = g_array_index(refs, DomainInfoRef, i).info;
 
         if (info->alias && !g_hash_table_add(taken, info->alias))
             return domain_fail(error, FERRY_ERR_XML,
                                DOMAIN_XML ": two devices have <alias name='%s'>", info->alias);
     }
+    /* Disks first, with libvirt's names (virtio-disk0, ide0-0-1, ...). */
     for (size_t i = 0; i < def->ndisks; i++) {
         DomainDiskDef *disk = def->disks[i];
+
         if (!disk->info.alias) {
             g_autofree char *wanted = domain_disk_alias_wanted(disk);
             disk->info.alias = domain_alias_pick(taken, wanted, "disk");
             g_hash_table_add(taken, disk->info.alias);
         }
     }
-    struct {
-        DomainDeviceInfo *info;
-        const char *prefix;
-    } rest[DOMAIN_DEVICES_MAX * 2 + 1];
-    size_t nrest = 0;
-    for (size_t i = 0; i < def->nnets; i++)
-        rest[nrest++] = (typeof(rest[0])){ &def->nets[i]->info, "net" };
-    for (size_t i = 0; i < def->nserials; i++)
-        rest[nrest++] = (typeof(rest[0])){ &def->serials[i]->info, "serial" };
-    for (size_t i = 0; i < def->nconsoles; i++) {
-        if (def->consoles[i]->target != DOMAIN_CHR_TARGET_SERIAL)
-            rest[nrest++] = (typeof(rest[0])){ &def->consoles[i]->info, "console" };
-    }
-    for (size_t i = 0; i < def->nvideos; i++)
-        rest[nrest++] = (typeof(rest[0])){ &def->videos[i]->info, "video" };
-    if (def->memballoon->model != DOMAIN_BALLOON_NONE)
-        rest[nrest++] = (typeof(rest[0])){ &def->memballoon->info, "balloon" };
-    for (size_t i = 0; i < nrest; i++) {
-        if (rest[i].info->alias)
-            continue;
-        rest[i].info->alias = domain_alias_pick(taken, NULL, rest[i].prefix);
-        g_hash_table_add(taken, rest[i].info->alias);
+    /* Then net0, serial0, console0, video0, balloon0: the lowest free. */
+    for (guint i = 0; i < refs->len; i++) {
+        DomainInfoRef *ref = &g_array_index(refs, DomainInfoRef, i);
+
+        if (!ref->info->alias) {
+            ref->info->alias = domain_alias_pick(taken, NULL, ref->kind);
+            g_hash_table_add(taken, ref->info->alias);
+        }
     }
 
     /* Consoles on serial ports take their port's alias. */
@@ -997,7 +1015,7 @@ static gboolean domain_address_equal(const DomainDeviceAddress *a, const DomainD
 
 static gboolean domain_devices_check(DomainDef *def, GError **error)
 {
-    g_autoptr(GPtrArray) infos = g_ptr_array_new();
+    g_autoptr(GArray) refs = domain_collect_infos(def);
 
     for (size_t i = 0; i < def->ndisks; i++) {
         for (size_t j = 0; j < i; j++) {
@@ -1022,14 +1040,13 @@ static gboolean domain_devices_check(DomainDef *def, GError **error)
         }
     }
 
-    domain_collect_infos(def, infos);
     gboolean per_device_boot = FALSE;
-    for (guint i = 0; i < infos->len; i++) {
-        DomainDeviceInfo *a = infos->pdata[i];
+    for (guint i = 0; i < refs->len; i++) {
+        DomainDeviceInfo *a = g_array_index(refs, DomainInfoRef, i).info;
 
         per_device_boot |= a->boot_order > 0;
         for (guint j = 0; j < i; j++) {
-            DomainDeviceInfo *b = infos->pdata[j];
+            DomainDeviceInfo *b = g_array_index(refs, DomainInfoRef, j).info;
 
             if (a->addr.type == DOMAIN_ADDRESS_PCI && domain_address_equal(&a->addr, &b->addr))
                 return domain_fail(error, FERRY_ERR_XML,

@@ -143,8 +143,10 @@ static gboolean domain_parse_identity(DomainDef *def, xmlNode *root, const Domai
     }
 
     xmlNode *title = xml_child(root, "title");
-    if (title) {
-        def->title = xml_text(title);
+    g_autofree char *title_text = title ? xml_text(title) : NULL;
+    if (title_text && title_text[0]) {
+        /* An empty title is no title, as in libvirt. */
+        def->title = g_steal_pointer(&title_text);
         if (strchr(def->title, '\n'))
             return domain_fail(error, FERRY_ERR_XML, DOMAIN_XML ": <title> must be one line");
         if (strlen(def->title) > DOMAIN_TITLE_MAX)
@@ -161,6 +163,15 @@ static gboolean domain_parse_identity(DomainDef *def, xmlNode *root, const Domai
 
     xmlNode *metadata = xml_child(root, "metadata");
     if (metadata) {
+        if (metadata->properties)
+            return domain_fail(error, FERRY_ERR_XML,
+                               DOMAIN_XML ": <metadata %s=...>: <metadata> takes no attributes",
+                               metadata->properties->name);
+        for (xmlNode *child = metadata->children; child; child = child->next) {
+            if (child->type == XML_TEXT_NODE || child->type == XML_CDATA_SECTION_NODE)
+                return domain_fail(error, FERRY_ERR_XML,
+                                   DOMAIN_XML ": <metadata> takes elements only, not text");
+        }
         /* A copy in a document of its own: copying declares the namespaces
          * that were declared further up on the copy's root. */
         g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
@@ -173,6 +184,42 @@ static gboolean domain_parse_identity(DomainDef *def, xmlNode *root, const Domai
 }
 
 /* ---------------------------------------------------------------- resources */
+
+static gboolean domain_parse_vcpu(DomainDef *def, xmlNode *vcpu, GError **error)
+{
+    unsigned long long n = 0;
+
+    def->vcpus = def->current_vcpus = 1;
+    if (!vcpu)
+        return TRUE;
+    g_autofree char *text = xml_text(vcpu);
+    if (text[0] == '-' || xml_text_ullong(vcpu, &n, FERRY_FROM_XML, NULL) < 0 || n < 1 ||
+        n > DOMAIN_VCPUS_MAX)
+        return domain_fail(error, FERRY_ERR_XML,
+                           DOMAIN_XML ": <vcpu>%s</vcpu>: expected a count from 1 to %d", text,
+                           DOMAIN_VCPUS_MAX);
+    def->vcpus = def->current_vcpus = (unsigned int)n;
+
+    g_autofree char *placement = xml_prop(vcpu, "placement");
+    if (placement && !g_str_equal(placement, "static"))
+        return domain_fail(error, FERRY_ERR_NO_SUPPORT,
+                           DOMAIN_XML ": <vcpu placement='%s'> is not supported by ferry "
+                                      "(only 'static')",
+                           placement);
+    g_autofree char *cpuset = xml_prop(vcpu, "cpuset");
+    if (cpuset)
+        return domain_fail(error, FERRY_ERR_NO_SUPPORT,
+                           DOMAIN_XML ": <vcpu cpuset='%s'> is not supported by ferry", cpuset);
+    if (xml_prop_uint(vcpu, "current", &def->current_vcpus, FERRY_FROM_XML, error) < 0) {
+        domain_xml_prefix_error(error);
+        return FALSE;
+    }
+    if (def->current_vcpus < 1 || def->current_vcpus > def->vcpus)
+        return domain_fail(error, FERRY_ERR_XML,
+                           DOMAIN_XML ": <vcpu current='%u'>: expected 1 to %u", def->current_vcpus,
+                           def->vcpus);
+    return TRUE;
+}
 
 static gboolean domain_parse_resources(DomainDef *def, xmlNode *root, GError **error)
 {
@@ -191,48 +238,7 @@ static gboolean domain_parse_resources(DomainDef *def, xmlNode *root, GError **e
                            DOMAIN_XML ": <currentMemory> %llu KiB is more than <memory> %llu KiB",
                            def->current_memory_kib, def->memory_kib);
 
-    xmlNode *vcpu = xml_child(root, "vcpu");
-    def->vcpus = 1;
-    if (vcpu) {
-        unsigned long long n = 0;
-        g_autofree char *text = xml_text(vcpu);
-        g_autofree char *placement = xml_prop(vcpu, "placement");
-
-        if (text[0] == '-' || xml_text_ullong(vcpu, &n, FERRY_FROM_XML, error) < 0) {
-            g_clear_error(error);
-            return domain_fail(error, FERRY_ERR_XML,
-                               DOMAIN_XML ": <vcpu>%s</vcpu>: expected a count from 1 to %d", text,
-                               DOMAIN_VCPUS_MAX);
-        }
-        if (n < 1 || n > DOMAIN_VCPUS_MAX)
-            return domain_fail(error, FERRY_ERR_XML,
-                               DOMAIN_XML ": <vcpu>%s</vcpu>: expected a count from 1 to %d", text,
-                               DOMAIN_VCPUS_MAX);
-        def->vcpus = (unsigned int)n;
-        if (placement && !g_str_equal(placement, "static"))
-            return domain_fail(error, FERRY_ERR_NO_SUPPORT,
-                               DOMAIN_XML ": <vcpu placement='%s'> is not supported by ferry "
-                                          "(only 'static')",
-                               placement);
-        g_autofree char *cpuset = xml_prop(vcpu, "cpuset");
-        if (cpuset) {
-            return domain_fail(error, FERRY_ERR_NO_SUPPORT,
-                               DOMAIN_XML ": <vcpu cpuset='%s'> is not supported by ferry", cpuset);
-        }
-    }
-    def->current_vcpus = def->vcpus;
-    if (vcpu) {
-        int rc2 = xml_prop_uint(vcpu, "current", &def->current_vcpus, FERRY_FROM_XML, error);
-        if (rc2 < 0) {
-            domain_xml_prefix_error(error);
-            return FALSE;
-        }
-        if (def->current_vcpus < 1 || def->current_vcpus > def->vcpus)
-            return domain_fail(error, FERRY_ERR_XML,
-                               DOMAIN_XML ": <vcpu current='%u'>: expected 1 to %u",
-                               def->current_vcpus, def->vcpus);
-    }
-    return TRUE;
+    return domain_parse_vcpu(def, xml_child(root, "vcpu"), error);
 }
 
 /* ---------------------------------------------------------------- os */
@@ -286,10 +292,13 @@ static gboolean domain_parse_os(DomainDef *def, xmlNode *root, GError **error)
     if ((def->os.initrd || def->os.cmdline) && !def->os.kernel)
         return domain_fail(error, FERRY_ERR_XML, DOMAIN_XML ": <os><%s> needs <os><kernel>",
                            def->os.initrd ? "initrd" : "cmdline");
-    if (def->os.kernel && !g_path_is_absolute(def->os.kernel))
-        return domain_fail(error, FERRY_ERR_XML,
-                           DOMAIN_XML ": <os><kernel>%s</kernel>: expected an absolute path",
-                           def->os.kernel);
+    const char *const paths[] = { def->os.kernel, def->os.initrd };
+    for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
+        if (paths[i] && !g_path_is_absolute(paths[i]))
+            return domain_fail(error, FERRY_ERR_XML,
+                               DOMAIN_XML ": <os><%s>%s</%s>: expected an absolute path",
+                               i ? "initrd" : "kernel", paths[i], i ? "initrd" : "kernel");
+    }
 
     XML_FOR_EACH_ELEMENT (os, child) {
         int dev = 0;
