@@ -454,6 +454,79 @@ static void test_abi_changes(void)
     check_abi("migratable form", base, mig, NULL);
 }
 
+/* The devices libvirt tools add to every guest, on a typical q35 guest. */
+static void test_abi_devices(void)
+{
+    static const AbiCase cases[] = {
+        { "<target chassis='3' port='0x12'/>", "<target chassis='3' port='0x1a'/>",
+          "target domain controller type='pci' index='3' port 26 does not match source 18" },
+        { "<target chassis='3' port='0x12'/>", "<target chassis='9' port='0x12'/>",
+          "target domain controller type='pci' index='3' chassis 9 does not match source 3" },
+        { "<model name='pcie-root-port'/>\n      <target chassis='4'",
+          "<model name='ioh3420'/>\n      <target chassis='4'",
+          "target domain controller type='pci' index='4' model name 'ioh3420' does not match "
+          "source 'pcie-root-port'" },
+        { "model='qemu-xhci' ports='15'", "model='nec-xhci' ports='15'",
+          "target domain controller type='usb' index='0' model 'nec-xhci' does not match source "
+          "'qemu-xhci'" },
+        { "model='qemu-xhci' ports='15'", "model='qemu-xhci' ports='8'",
+          "target domain controller type='usb' index='0' ports 8 does not match source 15" },
+        { "    <controller type='pci' index='8' model='pcie-root-port'>\n"
+          "      <model name='pcie-root-port'/>\n"
+          "      <target chassis='8' port='0x17'/>\n"
+          "      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x7'/>\n"
+          "    </controller>\n",
+          "", "target domain controller count 11 does not match source 12" },
+        { "<controller type='sata' index='0'>",
+          "<controller type='sata' index='0'>\n      <alias name='ua-sata'/>",
+          "target domain controller alias 'ua-sata' does not match source 'ide'" },
+        { "<input type='keyboard' bus='ps2'/>", "<input type='keyboard' bus='virtio'/>",
+          "target domain input bus 'virtio' does not match source 'ps2'" },
+        { "<input type='mouse' bus='ps2'/>", "",
+          "target domain input count 2 does not match source 3" },
+        { "name='org.qemu.guest_agent.0'", "name='org.qemu.guest_agent.1'",
+          "target domain channel target name 'org.qemu.guest_agent.1' does not match source "
+          "'org.qemu.guest_agent.0'" },
+        { "bus='0' port='2'/>\n    </channel>", "bus='0' port='3'/>\n    </channel>",
+          "target domain channel 'channel1' address virtio-serial 0:0:3 does not match source "
+          "virtio-serial 0:0:2" },
+        { "<sound model='ich9'>", "<sound model='ich6'>",
+          "target domain sound model 'ich6' does not match source 'ich9'" },
+        { "<address type='usb' bus='0' port='3'/>", "<address type='usb' bus='0' port='4'/>",
+          "target domain redirdev 'redir1' address usb 0:4 does not match source usb 0:3" },
+        { "bus='0x06' slot='0x00'", "bus='0x07' slot='0x00'",
+          "target domain rng 'rng0' address pci 0000:07:00.0 does not match source pci "
+          "0000:06:00.0" },
+        /* What the guest does not see. */
+        { "<backend model='random'>/dev/urandom</backend>",
+          "<backend model='random'>/dev/random</backend>", NULL },
+        { "<audio id='1' type='spice'/>", "<audio id='1' type='none'/>", NULL },
+        { "<source mode='bind'/>", "<source mode='bind' path='/run/ferry/agent.sock'/>", NULL },
+        { "<image compression='off'/>", "<image compression='auto_glz'/>", NULL },
+        { "</devices>", "</devices>\n  <resource><partition>/machine</partition></resource>",
+          NULL },
+        { "discard='unmap'", "", NULL },
+    };
+    g_autofree char *base = read_data("virt-install-q35.xml");
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *changed = replace(base, cases[i].from, cases[i].to);
+        g_autofree char *what = g_strdup_printf("q35 case %zu ('%s')", i, cases[i].to);
+
+        check_abi(what, base, changed, cases[i].error);
+    }
+
+    /* A live definition is ABI-stable against its migratable form and
+     * against what parsing it as inactive gives. */
+    g_autoptr(GError) err = NULL;
+    g_autofree char *live = read_data("virsh-dumpxml-live-seclabels-removed.xml");
+    g_autoptr(DomainDef) def = parse(live, 0, &err);
+    g_assert_no_error(err);
+    g_autofree char *mig = domain_def_format(def, DOMAIN_FORMAT_MIGRATABLE, &err);
+    g_assert_no_error(err);
+    check_abi("live migratable form", live, mig, NULL);
+}
+
 static void test_abi_files(void)
 {
     g_autofree char *dir = g_build_filename(data_dir, "abi", NULL);
@@ -539,6 +612,80 @@ static void test_migratable_form(void)
     g_assert_null(inactive->nets[0]->target_dev);
     g_assert_cmpstr(inactive->nets[1]->target_dev, ==, "tapfixed");
     g_assert_cmpstr(inactive->graphics[0]->passwd, ==, "hunter2");
+}
+
+/* What a running libvirt guest's XML carries that the host chose: channel
+ * sockets libvirt named, the agent's connection state, ports and ptys. */
+static void test_live_devices(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *live = read_data("virsh-dumpxml-live-seclabels-removed.xml");
+    g_autoptr(DomainDef) def = parse(live, 0, &err);
+    g_assert_no_error(err);
+
+    g_assert_cmpuint(def->ncontrollers, ==, 12);
+    g_assert_cmpint(def->controllers[0]->type, ==, DOMAIN_CONTROLLER_TYPE_USB);
+    g_assert_cmpint(def->controllers[0]->model, ==, DOMAIN_USB_MODEL_QEMU_XHCI);
+    g_assert_cmpint(def->controllers[2]->model, ==, DOMAIN_PCI_MODEL_PCIE_ROOT_PORT);
+    g_assert_cmpint(def->controllers[2]->port, ==, 0x10);
+    g_assert_cmpstr(def->controllers[10]->info.alias, ==, "ide");
+    g_assert_cmpuint(def->nchannels, ==, 2);
+    g_assert_cmpint(def->channels[0]->state, ==, DOMAIN_CHANNEL_STATE_CONNECTED);
+    g_assert_cmpstr(def->resource_partition, ==, "/machine");
+    g_assert_cmpuint(def->memballoon->stats_period, ==, 5);
+    g_assert_true(domain_def_has_alias(def, "redir1"));
+    g_assert_true(domain_def_has_alias(def, "pci.8"));
+
+    g_autofree char *normal = domain_def_format(def, 0, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(normal, "/run/libvirt/qemu/channel/3-debian12/"));
+    g_assert_nonnull(strstr(normal, "state=\"connected\""));
+
+    g_autofree char *mig = domain_def_format(def, DOMAIN_FORMAT_MIGRATABLE, &err);
+    g_assert_no_error(err);
+    g_assert_null(strstr(mig, "/run/libvirt/qemu/channel/"));
+    g_assert_null(strstr(mig, "connected\""));
+    g_assert_nonnull(strstr(mig, "<source mode=\"bind\"/>"));
+
+    g_autoptr(DomainDef) inactive = parse(live, DOMAIN_PARSE_INACTIVE, &err);
+    g_assert_no_error(err);
+    g_assert_null(inactive->channels[0]->path);
+    g_assert_cmpint(inactive->channels[0]->state, ==, DOMAIN_CHANNEL_STATE_DEFAULT);
+
+    /* A socket the user chose is configuration and stays. */
+    g_autofree char *own = replace(live, "/run/libvirt/qemu/channel/3-debian12/", "/srv/vm/");
+    g_autoptr(DomainDef) mine = parse(own, DOMAIN_PARSE_INACTIVE, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(mine->channels[0]->path, ==, "/srv/vm/org.qemu.guest_agent.0");
+    g_autofree char *mine_mig = domain_def_format(mine, DOMAIN_FORMAT_MIGRATABLE, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(mine_mig, "/srv/vm/org.qemu.guest_agent.0"));
+
+    /* Controllers come out as libvirt keeps them: sorted by index within
+     * their type, companions after their master. */
+    g_autoptr(DomainDef) order = parse("<domain type='kvm'><name>o</name><memory>1048576</memory>"
+                                       "<os><type machine='pc-i440fx-7.2'>hvm</type></os><devices>"
+                                       "<controller type='usb' index='1' model='piix3-uhci'/>"
+                                       "<controller type='pci' index='0' model='pci-root'/>"
+                                       "<controller type='usb' index='0' model='ich9-uhci1'>"
+                                       "<master startport='0'/></controller>"
+                                       "<controller type='usb' index='0' model='ich9-ehci1'/>"
+                                       "<controller type='virtio-serial'/>"
+                                       "<controller type='virtio-serial'/>"
+                                       "</devices></domain>",
+                                       0, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(order->ncontrollers, ==, 6);
+    g_assert_cmpint(order->controllers[0]->model, ==, DOMAIN_USB_MODEL_ICH9_EHCI1);
+    g_assert_cmpint(order->controllers[1]->model, ==, DOMAIN_USB_MODEL_ICH9_UHCI1);
+    g_assert_cmpstr(order->controllers[1]->info.alias, ==, "usb");
+    g_assert_cmpint(order->controllers[2]->model, ==, DOMAIN_USB_MODEL_PIIX3_UHCI);
+    g_assert_cmpstr(order->controllers[2]->info.alias, ==, "usb1");
+    g_assert_cmpint(order->controllers[3]->type, ==, DOMAIN_CONTROLLER_TYPE_PCI);
+    g_assert_cmpstr(order->controllers[3]->info.alias, ==, "pci.0");
+    g_assert_cmpuint(order->controllers[4]->index, ==, 0);
+    g_assert_cmpuint(order->controllers[5]->index, ==, 1);
+    g_assert_cmpstr(order->controllers[5]->info.alias, ==, "virtio-serial1");
 }
 
 static void test_status(void)
@@ -744,6 +891,13 @@ static void test_enums(void)
         g_assert_cmpint(domain_state_from_string(domain_state_to_string(i)), ==, i);
     for (int i = 0; i < DOMAIN_NET_MODEL_LAST; i++)
         g_assert_cmpint(domain_net_model_from_string(domain_net_model_to_string(i)), ==, i);
+    for (int i = 0; i < DOMAIN_USB_MODEL_LAST; i++)
+        g_assert_cmpint(domain_usb_model_from_string(domain_usb_model_to_string(i)), ==, i);
+    g_assert_cmpstr(domain_pci_model_to_string(DOMAIN_PCI_MODEL_PCIE_ROOT_PORT), ==,
+                    "pcie-root-port");
+    g_assert_cmpstr(domain_controller_type_to_string(DOMAIN_CONTROLLER_TYPE_VIRTIO_SERIAL), ==,
+                    "virtio-serial");
+    g_assert_cmpstr(domain_address_to_string(DOMAIN_ADDRESS_VIRTIO_SERIAL), ==, "virtio-serial");
 }
 
 /* A <domain> inside another document, as the migration cookie carries one. */
@@ -870,7 +1024,9 @@ int main(int argc, char **argv)
     }
 
     g_test_add_func("/domain/abi/changes", test_abi_changes);
+    g_test_add_func("/domain/abi/devices", test_abi_devices);
     g_test_add_func("/domain/abi/files", test_abi_files);
+    g_test_add_func("/domain/live-devices", test_live_devices);
     g_test_add_func("/domain/migratable-form", test_migratable_form);
     g_test_add_func("/domain/status", test_status);
     g_test_add_func("/domain/generated", test_generated);

@@ -52,6 +52,11 @@ static char *domain_address_string(const DomainDeviceAddress *addr)
     case DOMAIN_ADDRESS_DRIVE:
         return g_strdup_printf("drive %u:%u:%u:%u", addr->u.drive.controller, addr->u.drive.bus,
                                addr->u.drive.target, addr->u.drive.unit);
+    case DOMAIN_ADDRESS_VIRTIO_SERIAL:
+        return g_strdup_printf("virtio-serial %u:%u:%u", addr->u.vioserial.controller,
+                               addr->u.vioserial.bus, addr->u.vioserial.port);
+    case DOMAIN_ADDRESS_USB:
+        return g_strdup_printf("usb %u:%u", addr->u.usb.bus, addr->u.usb.port);
     case DOMAIN_ADDRESS_NONE:
     case DOMAIN_ADDRESS_LAST:
         break;
@@ -180,9 +185,104 @@ static gboolean domain_abi_video(const DomainVideoDef *src, const DomainVideoDef
     return domain_abi_info("video", &src->info, &dst->info, error);
 }
 
+static gboolean domain_abi_controller(const DomainControllerDef *src,
+                                      const DomainControllerDef *dst, GError **error)
+{
+    ABI_CHECK_ENUM(error, "controller type", domain_controller_type_to_string, src->type,
+                   dst->type);
+    const char *type = domain_controller_type_to_string(src->type);
+    g_autofree char *what = g_strdup_printf("controller type='%s'", type);
+    g_autofree char *index = g_strdup_printf("%s index", what);
+    ABI_CHECK_UINT(error, index, src->index, dst->index);
+    g_autofree char *what_index = g_strdup_printf("%s index='%u'", what, src->index);
+    if (src->model != dst->model) {
+        static const DomainEnumToString names[] = {
+            [DOMAIN_CONTROLLER_TYPE_PCI] = domain_pci_model_to_string,
+            [DOMAIN_CONTROLLER_TYPE_USB] = domain_usb_model_to_string,
+            [DOMAIN_CONTROLLER_TYPE_SCSI] = domain_scsi_model_to_string,
+            [DOMAIN_CONTROLLER_TYPE_VIRTIO_SERIAL] = NULL,
+        };
+        G_STATIC_ASSERT(G_N_ELEMENTS(names) == DOMAIN_CONTROLLER_TYPE_LAST);
+        DomainEnumToString to_string = names[src->type];
+        return ABI_FAIL(error, "target domain %s model '%s' does not match source '%s'", what_index,
+                        to_string ? to_string(dst->model) : "",
+                        to_string ? to_string(src->model) : "");
+    }
+    g_autofree char *model_name = g_strdup_printf("%s model name", what_index);
+    ABI_CHECK_STR(error, model_name, src->model_name, dst->model_name);
+    static const char *const fields[] = { "chassisNr",        "chassis", "port",
+                                          "master startport", "ports",   "vectors" };
+    const long long a[] = { src->chassis_nr,       src->chassis, src->port,
+                            src->master_startport, src->ports,   src->vectors };
+    const long long b[] = { dst->chassis_nr,       dst->chassis, dst->port,
+                            dst->master_startport, dst->ports,   dst->vectors };
+    for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
+        if (a[i] != b[i])
+            return ABI_FAIL(error, "target domain %s %s %lld does not match source %lld",
+                            what_index, fields[i], b[i], a[i]);
+    }
+    g_autofree char *hotplug = g_strdup_printf("%s hotplug", what_index);
+    ABI_CHECK_ENUM(error, hotplug, domain_tristate_to_string, src->hotplug, dst->hotplug);
+    return domain_abi_info("controller", &src->info, &dst->info, error);
+}
+
+/* The devices added after the first version. */
+static gboolean domain_abi_other_devices(const DomainDef *src, const DomainDef *dst, GError **error)
+{
+    ABI_CHECK_UINT(error, "controller count", src->ncontrollers, dst->ncontrollers);
+    for (size_t i = 0; i < src->ncontrollers; i++) {
+        if (!domain_abi_controller(src->controllers[i], dst->controllers[i], error))
+            return FALSE;
+    }
+    ABI_CHECK_UINT(error, "input count", src->ninputs, dst->ninputs);
+    for (size_t i = 0; i < src->ninputs; i++) {
+        const DomainInputDef *a = src->inputs[i], *b = dst->inputs[i];
+
+        ABI_CHECK_ENUM(error, "input type", domain_input_type_to_string, a->type, b->type);
+        ABI_CHECK_ENUM(error, "input bus", domain_input_bus_to_string, a->bus, b->bus);
+        if (!domain_abi_info("input", &a->info, &b->info, error))
+            return FALSE;
+    }
+    ABI_CHECK_UINT(error, "channel count", src->nchannels, dst->nchannels);
+    for (size_t i = 0; i < src->nchannels; i++) {
+        const DomainChannelDef *a = src->channels[i], *b = dst->channels[i];
+
+        /* The guest sees the port's name, not the host side of it. */
+        ABI_CHECK_STR(error, "channel target name", a->target_name, b->target_name);
+        if (!domain_abi_info("channel", &a->info, &b->info, error))
+            return FALSE;
+    }
+    ABI_CHECK_UINT(error, "sound count", src->nsounds, dst->nsounds);
+    for (size_t i = 0; i < src->nsounds; i++) {
+        ABI_CHECK_ENUM(error, "sound model", domain_sound_model_to_string, src->sounds[i]->model,
+                       dst->sounds[i]->model);
+        if (!domain_abi_info("sound", &src->sounds[i]->info, &dst->sounds[i]->info, error))
+            return FALSE;
+    }
+    ABI_CHECK_UINT(error, "redirdev count", src->nredirdevs, dst->nredirdevs);
+    for (size_t i = 0; i < src->nredirdevs; i++) {
+        if (!domain_abi_info("redirdev", &src->redirdevs[i]->info, &dst->redirdevs[i]->info, error))
+            return FALSE;
+    }
+    ABI_CHECK_UINT(error, "watchdog count", src->watchdog != NULL, dst->watchdog != NULL);
+    if (src->watchdog) {
+        ABI_CHECK_ENUM(error, "watchdog model", domain_watchdog_model_to_string,
+                       src->watchdog->model, dst->watchdog->model);
+        if (!domain_abi_info("watchdog", &src->watchdog->info, &dst->watchdog->info, error))
+            return FALSE;
+    }
+    /* The rng's host device (backend) is not the guest's business. */
+    ABI_CHECK_UINT(error, "rng count", src->nrngs, dst->nrngs);
+    for (size_t i = 0; i < src->nrngs; i++) {
+        if (!domain_abi_info("rng", &src->rngs[i]->info, &dst->rngs[i]->info, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean domain_def_check_abi_stability(const DomainDef *src, const DomainDef *dst, GError **error)
 {
-    if (!domain_abi_machine(src, dst, error))
+    if (!domain_abi_machine(src, dst, error) || !domain_abi_other_devices(src, dst, error))
         return FALSE;
 
     ABI_CHECK_UINT(error, "disk count", src->ndisks, dst->ndisks);

@@ -49,7 +49,8 @@ DOMAIN_ENUM_IMPL(domain_timer_name, DOMAIN_TIMER_LAST, "platform", "rtc", "pit",
                  "kvmclock", "hypervclock")
 DOMAIN_ENUM_IMPL(domain_tickpolicy, DOMAIN_TICKPOLICY_LAST, "default", "delay", "catchup", "merge",
                  "discard")
-DOMAIN_ENUM_IMPL(domain_address, DOMAIN_ADDRESS_LAST, "none", "pci", "drive")
+DOMAIN_ENUM_IMPL(domain_address, DOMAIN_ADDRESS_LAST, "none", "pci", "drive", "virtio-serial",
+                 "usb")
 DOMAIN_ENUM_IMPL(domain_disk_type, DOMAIN_DISK_TYPE_LAST, "file", "block")
 DOMAIN_ENUM_IMPL(domain_disk_device, DOMAIN_DISK_DEVICE_LAST, "disk", "cdrom")
 DOMAIN_ENUM_IMPL(domain_disk_bus, DOMAIN_DISK_BUS_LAST, "virtio", "ide", "scsi", "sata")
@@ -57,6 +58,7 @@ DOMAIN_ENUM_IMPL(domain_disk_format, DOMAIN_DISK_FORMAT_LAST, "default", "raw", 
                  "vmdk", "vdi", "vpc")
 DOMAIN_ENUM_IMPL(domain_disk_cache, DOMAIN_DISK_CACHE_LAST, "default", "none", "writethrough",
                  "writeback", "directsync", "unsafe")
+DOMAIN_ENUM_IMPL(domain_disk_discard, DOMAIN_DISK_DISCARD_LAST, "default", "unmap", "ignore")
 DOMAIN_ENUM_IMPL(domain_net_type, DOMAIN_NET_TYPE_LAST, "network", "bridge", "ethernet")
 DOMAIN_ENUM_IMPL(domain_net_model, DOMAIN_NET_MODEL_LAST, "virtio", "e1000", "e1000e", "rtl8139",
                  "ne2k_pci", "pcnet", "vmxnet3")
@@ -66,6 +68,28 @@ DOMAIN_ENUM_IMPL(domain_graphics, DOMAIN_GRAPHICS_LAST, "vnc", "spice")
 DOMAIN_ENUM_IMPL(domain_video, DOMAIN_VIDEO_LAST, "vga", "cirrus", "virtio", "qxl", "bochs",
                  "ramfb", "none")
 DOMAIN_ENUM_IMPL(domain_balloon, DOMAIN_BALLOON_LAST, "virtio", "none")
+DOMAIN_ENUM_IMPL(domain_controller_type, DOMAIN_CONTROLLER_TYPE_LAST, "pci", "usb", "ide", "sata",
+                 "scsi", "virtio-serial")
+DOMAIN_ENUM_IMPL(domain_pci_model, DOMAIN_PCI_MODEL_LAST, "default", "pci-root", "pcie-root",
+                 "pci-bridge", "dmi-to-pci-bridge", "pcie-root-port", "pcie-switch-upstream-port",
+                 "pcie-switch-downstream-port", "pcie-to-pci-bridge")
+DOMAIN_ENUM_IMPL(domain_usb_model, DOMAIN_USB_MODEL_LAST, "default", "piix3-uhci", "piix4-uhci",
+                 "ehci", "ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3", "nec-xhci",
+                 "qemu-xhci", "none")
+DOMAIN_ENUM_IMPL(domain_scsi_model, DOMAIN_SCSI_MODEL_LAST, "default", "virtio-scsi", "lsilogic",
+                 "lsisas1068", "lsisas1078")
+DOMAIN_ENUM_IMPL(domain_input_type, DOMAIN_INPUT_LAST, "mouse", "keyboard", "tablet")
+DOMAIN_ENUM_IMPL(domain_input_bus, DOMAIN_INPUT_BUS_LAST, "ps2", "usb", "virtio")
+DOMAIN_ENUM_IMPL(domain_channel_type, DOMAIN_CHANNEL_LAST, "unix", "spicevmc")
+DOMAIN_ENUM_IMPL(domain_channel_state, DOMAIN_CHANNEL_STATE_LAST, "default", "connected",
+                 "disconnected")
+DOMAIN_ENUM_IMPL(domain_sound_model, DOMAIN_SOUND_LAST, "ich6", "ich9", "ac97")
+DOMAIN_ENUM_IMPL(domain_audio_type, DOMAIN_AUDIO_LAST, "none", "spice")
+DOMAIN_ENUM_IMPL(domain_watchdog_model, DOMAIN_WATCHDOG_LAST, "i6300esb", "ib700")
+DOMAIN_ENUM_IMPL(domain_watchdog_action, DOMAIN_WATCHDOG_ACTION_LAST, "reset", "shutdown",
+                 "poweroff", "pause", "none", "dump", "inject-nmi")
+DOMAIN_ENUM_IMPL(domain_graphics_image, DOMAIN_GRAPHICS_IMAGE_LAST, "default", "auto_glz",
+                 "auto_lz", "quic", "glz", "lz", "off")
 DOMAIN_ENUM_IMPL(domain_state, DOMAIN_STATE_LAST, "nostate", "running", "blocked", "paused",
                  "shutdown", "shutoff", "crashed", "pmsuspended")
 DOMAIN_ENUM_IMPL(domain_async_job, DOMAIN_ASYNC_JOB_LAST, "none", "migration-out", "migration-in",
@@ -75,7 +99,7 @@ DOMAIN_ENUM_IMPL(domain_migration_phase, DOMAIN_MIGRATION_PHASE_LAST, "none", "b
 
 /* ---------------------------------------------------------------- helpers */
 
-static char *domain_enum_allowed(DomainEnumToString to_string, int first, int last)
+char *domain_enum_allowed(DomainEnumToString to_string, int first, int last)
 {
     g_autoptr(GString) out = g_string_new(NULL);
 
@@ -100,6 +124,26 @@ int domain_xml_enum(xmlNode *node, const char *attr, DomainEnumToString to_strin
     g_autofree char *allowed = domain_enum_allowed(to_string, first, last);
     return ferry_fail(error, FERRY_ERR_XML, DOMAIN_XML ": <%s %s='%s'>: expected one of %s",
                       node->name, attr, text, allowed);
+}
+
+int domain_xml_enum_supported(xmlNode *node, const char *what, const char *attr,
+                              DomainEnumToString to_string, int first, int last, int *out,
+                              GError **error)
+{
+    g_autofree char *text = xml_prop(node, attr);
+
+    if (!text)
+        return 0;
+    for (int i = first; i < last; i++) {
+        if (g_str_equal(text, to_string(i))) {
+            *out = i;
+            return 1;
+        }
+    }
+    g_autofree char *allowed = domain_enum_allowed(to_string, first, last);
+    return ferry_fail(error, FERRY_ERR_NO_SUPPORT,
+                      DOMAIN_XML ": <%s %s='%s'> is not supported by ferry (only %s)", what, attr,
+                      text, allowed);
 }
 
 int domain_xml_text_enum(xmlNode *node, DomainEnumToString to_string, int first, int last, int *out,
@@ -243,6 +287,71 @@ void domain_memballoon_def_free(DomainMemballoonDef *balloon)
     g_free(balloon);
 }
 
+void domain_controller_def_free(DomainControllerDef *controller)
+{
+    if (!controller)
+        return;
+    g_free(controller->model_name);
+    domain_device_info_clear(&controller->info);
+    g_free(controller);
+}
+
+void domain_input_def_free(DomainInputDef *input)
+{
+    if (!input)
+        return;
+    domain_device_info_clear(&input->info);
+    g_free(input);
+}
+
+void domain_channel_def_free(DomainChannelDef *channel)
+{
+    if (!channel)
+        return;
+    g_free(channel->path);
+    g_free(channel->target_name);
+    domain_device_info_clear(&channel->info);
+    g_free(channel);
+}
+
+void domain_sound_def_free(DomainSoundDef *sound)
+{
+    if (!sound)
+        return;
+    domain_device_info_clear(&sound->info);
+    g_free(sound);
+}
+
+void domain_audio_def_free(DomainAudioDef *audio)
+{
+    g_free(audio);
+}
+
+void domain_rng_def_free(DomainRngDef *rng)
+{
+    if (!rng)
+        return;
+    g_free(rng->backend);
+    domain_device_info_clear(&rng->info);
+    g_free(rng);
+}
+
+void domain_watchdog_def_free(DomainWatchdogDef *watchdog)
+{
+    if (!watchdog)
+        return;
+    domain_device_info_clear(&watchdog->info);
+    g_free(watchdog);
+}
+
+void domain_redirdev_def_free(DomainRedirdevDef *redirdev)
+{
+    if (!redirdev)
+        return;
+    domain_device_info_clear(&redirdev->info);
+    g_free(redirdev);
+}
+
 #define DOMAIN_FREE_ARRAY(items, n, free_fn) \
     do { \
         for (size_t i_ = 0; i_ < (n); i_++) \
@@ -288,6 +397,16 @@ void domain_def_free(DomainDef *def)
     DOMAIN_FREE_ARRAY(def->graphics, def->ngraphics, domain_graphics_def_free);
     DOMAIN_FREE_ARRAY(def->videos, def->nvideos, domain_video_def_free);
     domain_memballoon_def_free(def->memballoon);
+    g_free(def->resource_partition);
+    DOMAIN_FREE_ARRAY(def->seclabel_none_models, def->nseclabel_none_models, g_free);
+    DOMAIN_FREE_ARRAY(def->controllers, def->ncontrollers, domain_controller_def_free);
+    DOMAIN_FREE_ARRAY(def->inputs, def->ninputs, domain_input_def_free);
+    DOMAIN_FREE_ARRAY(def->channels, def->nchannels, domain_channel_def_free);
+    DOMAIN_FREE_ARRAY(def->sounds, def->nsounds, domain_sound_def_free);
+    DOMAIN_FREE_ARRAY(def->audios, def->naudios, domain_audio_def_free);
+    DOMAIN_FREE_ARRAY(def->rngs, def->nrngs, domain_rng_def_free);
+    domain_watchdog_def_free(def->watchdog);
+    DOMAIN_FREE_ARRAY(def->redirdevs, def->nredirdevs, domain_redirdev_def_free);
     g_free(def);
 }
 
@@ -370,6 +489,71 @@ static DomainMemballoonDef *domain_memballoon_def_copy(const DomainMemballoonDef
     return dst;
 }
 
+static DomainControllerDef *domain_controller_def_copy(const DomainControllerDef *src)
+{
+    DomainControllerDef *dst = g_memdup2(src, sizeof(*src));
+
+    dst->model_name = g_strdup(src->model_name);
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainInputDef *domain_input_def_copy(const DomainInputDef *src)
+{
+    DomainInputDef *dst = g_memdup2(src, sizeof(*src));
+
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainChannelDef *domain_channel_def_copy(const DomainChannelDef *src)
+{
+    DomainChannelDef *dst = g_memdup2(src, sizeof(*src));
+
+    dst->path = g_strdup(src->path);
+    dst->target_name = g_strdup(src->target_name);
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainSoundDef *domain_sound_def_copy(const DomainSoundDef *src)
+{
+    DomainSoundDef *dst = g_memdup2(src, sizeof(*src));
+
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainAudioDef *domain_audio_def_copy(const DomainAudioDef *src)
+{
+    return g_memdup2(src, sizeof(*src));
+}
+
+static DomainRngDef *domain_rng_def_copy(const DomainRngDef *src)
+{
+    DomainRngDef *dst = g_memdup2(src, sizeof(*src));
+
+    dst->backend = g_strdup(src->backend);
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainWatchdogDef *domain_watchdog_def_copy(const DomainWatchdogDef *src)
+{
+    DomainWatchdogDef *dst = g_memdup2(src, sizeof(*src));
+
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
+static DomainRedirdevDef *domain_redirdev_def_copy(const DomainRedirdevDef *src)
+{
+    DomainRedirdevDef *dst = g_memdup2(src, sizeof(*src));
+
+    domain_device_info_copy(&dst->info, &src->info);
+    return dst;
+}
+
 #define DOMAIN_COPY_ARRAY(dst, src, field, n, copy_fn) \
     do { \
         (dst)->field = g_new0(__typeof__(*(src)->field), (src)->n); \
@@ -406,6 +590,16 @@ DomainDef *domain_def_copy(const DomainDef *def)
     DOMAIN_COPY_ARRAY(copy, def, graphics, ngraphics, domain_graphics_def_copy);
     DOMAIN_COPY_ARRAY(copy, def, videos, nvideos, domain_video_def_copy);
     copy->memballoon = def->memballoon ? domain_memballoon_def_copy(def->memballoon) : NULL;
+    copy->resource_partition = g_strdup(def->resource_partition);
+    DOMAIN_COPY_ARRAY(copy, def, seclabel_none_models, nseclabel_none_models, g_strdup);
+    DOMAIN_COPY_ARRAY(copy, def, controllers, ncontrollers, domain_controller_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, inputs, ninputs, domain_input_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, channels, nchannels, domain_channel_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, sounds, nsounds, domain_sound_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, audios, naudios, domain_audio_def_copy);
+    DOMAIN_COPY_ARRAY(copy, def, rngs, nrngs, domain_rng_def_copy);
+    copy->watchdog = def->watchdog ? domain_watchdog_def_copy(def->watchdog) : NULL;
+    DOMAIN_COPY_ARRAY(copy, def, redirdevs, nredirdevs, domain_redirdev_def_copy);
     return copy;
 }
 
@@ -454,5 +648,21 @@ gboolean domain_def_has_alias(const DomainDef *def, const char *alias)
         if (g_strcmp0(def->videos[i]->info.alias, alias) == 0)
             return TRUE;
     }
+#define DOMAIN_HAS_ALIAS(items, n) \
+    do { \
+        for (size_t i_ = 0; i_ < (n); i_++) { \
+            if (g_strcmp0((items)[i_]->info.alias, alias) == 0) \
+                return TRUE; \
+        } \
+    } while (0)
+    DOMAIN_HAS_ALIAS(def->controllers, def->ncontrollers);
+    DOMAIN_HAS_ALIAS(def->inputs, def->ninputs);
+    DOMAIN_HAS_ALIAS(def->channels, def->nchannels);
+    DOMAIN_HAS_ALIAS(def->sounds, def->nsounds);
+    DOMAIN_HAS_ALIAS(def->rngs, def->nrngs);
+    DOMAIN_HAS_ALIAS(def->redirdevs, def->nredirdevs);
+#undef DOMAIN_HAS_ALIAS
+    if (def->watchdog && g_strcmp0(def->watchdog->info.alias, alias) == 0)
+        return TRUE;
     return def->memballoon && g_strcmp0(def->memballoon->info.alias, alias) == 0;
 }

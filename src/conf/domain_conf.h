@@ -19,31 +19,73 @@
  * What ferry reads (libvirt's names):
  *   <domain type='kvm|qemu' id=N>, name, uuid, title, description, metadata
  *   (a copy of the subtree, round-tripped), memory and currentMemory (any libvirt unit,
- *   stored in KiB, rounded up), vcpu (placement='static', current), os (type
- *   hvm with arch x86_64|i686 and machine; kernel, initrd, cmdline; boot
- *   dev), features (acpi, apic, pae, vmport), cpu (mode custom, host-model,
- *   host-passthrough, maximum; match, check, migratable; model with fallback;
- *   topology; features), clock (offset utc|localtime; timers with
- *   tickpolicy and present), on_poweroff, on_reboot, on_crash, pm
- *   (suspend-to-mem, suspend-to-disk), and in
- *   <devices>: emulator, disk (file|block, disk|cdrom, driver name/type/
- *   cache, source, target dev/bus, readonly, shareable, an empty
- *   backingStore), interface (network|bridge|ethernet: mac, source, target,
- *   model), serial (isa-serial) and console (serial|virtio) of type null,
- *   pty, file, unix; graphics (vnc|spice: port, tlsPort, autoport, listen
- *   and one <listen type='address'>, passwd, keymap), video (model type,
- *   vram, heads; ram and vgamem for qxl), memballoon (virtio|none).  Every
- *   device but graphics takes <alias> and <address> (pci, or drive for
- *   non-virtio disks); disks and interfaces take <boot order>.
+ *   stored in KiB, rounded up), vcpu (placement='static', current), resource
+ *   (partition only: metadata, round-tripped; ferry does not place guests in
+ *   cgroups), os (type hvm with arch x86_64|i686 and machine; kernel, initrd,
+ *   cmdline; boot dev), features (acpi, apic, pae, vmport), cpu (mode custom,
+ *   host-model, host-passthrough, maximum; match, check, migratable; model
+ *   with fallback; topology; features), clock (offset utc|localtime; timers
+ *   with tickpolicy and present), on_poweroff, on_reboot, on_crash, pm
+ *   (suspend-to-mem, suspend-to-disk), seclabel type='none' (see below), and
+ *   in <devices>: emulator, disk (file|block, disk|cdrom, driver name/type/
+ *   cache/discard, source, target dev/bus, readonly, shareable, an empty
+ *   backingStore), controller (below), interface (network|bridge|ethernet:
+ *   mac, source, target, model), serial (isa-serial) and console
+ *   (serial|virtio) of type null, pty, file, unix; channel (below), input
+ *   (mouse|keyboard|tablet on ps2|usb|virtio), graphics (vnc|spice: port,
+ *   tlsPort, autoport, listen and one <listen type='address'>, passwd,
+ *   keymap; spice <image compression>), sound (ich6|ich9|ac97), audio
+ *   (id, type none|spice), video (model type, vram, heads, primary; ram and
+ *   vgamem for qxl), redirdev (bus usb, type spicevmc), watchdog
+ *   (i6300esb|ib700, action), memballoon (virtio|none, stats period), rng
+ *   (virtio, backend model='random' with a device path).  Devices take
+ *   <alias> and the <address> of their bus: pci, drive (non-virtio disks),
+ *   virtio-serial (channels), usb (usb inputs, redirdevs; no hub ports);
+ *   disks, interfaces and redirdevs take <boot order>.  Parsing names every
+ *   device as libvirt does (virtio-disk0, net0, pci.1, pcie.0, usb, ide,
+ *   channel0, input0, redir0, ...).
+ *
+ * Controllers: type pci (model pci-root, pcie-root, pci-bridge,
+ * dmi-to-pci-bridge, pcie-root-port, pcie-switch-upstream-port,
+ * pcie-switch-downstream-port, pcie-to-pci-bridge; <model name> among the
+ * QEMU devices libvirt allows for the model, filled in when absent;
+ * <target chassisNr|chassis|port|hotplug> where the model takes them),
+ * usb (piix3-uhci, piix4-uhci, ehci, ich9-ehci1, ich9-uhci1..3 with
+ * <master startport>, nec-xhci and qemu-xhci with ports, none), ide, sata,
+ * scsi (virtio-scsi, lsilogic, lsisas1068, lsisas1078; lsilogic when not
+ * given, as libvirt), virtio-serial (ports, vectors).  Kept in libvirt's
+ * order (sorted by index within a type).  Indexes are unique per type (USB
+ * companions share their master's index and alias); a pcie-root needs a
+ * q35 machine, a pci-root any other; when a definition lists controllers of
+ * a type, every address on that bus must name one of them.  ferry does not
+ * add the controllers libvirt adds implicitly.
+ *
+ * Channels: type unix (<source mode='bind'>, path optional: without one the
+ * host picks it at start; a path in libvirt's channel directories counts as
+ * host-chosen and is left out of the migratable form) and spicevmc (needs
+ * spice graphics), with <target type='virtio' name=...> (required for unix,
+ * com.redhat.spice.0 by default for spicevmc) and a runtime state.
+ *
+ * Security labels: ferry runs QEMU without AppArmor, SELinux or DAC
+ * labelling.  <seclabel type='none'> (any model) says exactly that and is
+ * round-tripped; type='dynamic' and 'static' (what libvirt adds to a running
+ * guest on Debian: apparmor and dac) are refused, relabel='no' or not, with
+ * an error that says to remove them ('virsh dumpxml --inactive' leaves out
+ * the ones libvirt generated).  Accepting them would drop a confinement
+ * promise silently.
  *
  * Refused, with an error naming the element or attribute: every other
- * element (controller, input, channel, hostdev, seclabel, numatune,
- * qemu:commandline, ...), other device and source types, os firmware and
- * loader, vcpu cpuset and placement='auto', cpu vendor/numa/cache, timer
- * track/frequency/mode, graphics socket/websocket/passwdValidTo/
- * sharePolicy/defaultMode, memballoon autodeflate/freePageReporting, and
- * disk backing chains.  Attributes that only tune the host side (disk
- * driver io/discard, interface target managed, console tty) are ignored.
+ * element (hostdev, filesystem, tpm, smartcard, numatune, memoryBacking,
+ * qemu:commandline, ...), other device, controller, channel, input, audio
+ * and source types and models, controller <driver>, sound <codec>, rng
+ * <rate> and egd backends, os firmware and loader, vcpu cpuset and
+ * placement='auto', cpu vendor/numa/cache, timer track/frequency/mode,
+ * graphics socket/websocket/passwdValidTo/sharePolicy/defaultMode,
+ * memballoon autodeflate/freePageReporting, and disk backing chains.
+ * Attributes that only tune the host side or are runtime data (disk driver
+ * io, disk source index, interface source portid/bridge, interface target
+ * managed, console tty) are ignored; so is a <listen type='address'/>
+ * without an address (the default listen address either way).
  */
 #pragma once
 
@@ -195,6 +237,8 @@ typedef enum {
     DOMAIN_ADDRESS_NONE,
     DOMAIN_ADDRESS_PCI,
     DOMAIN_ADDRESS_DRIVE,
+    DOMAIN_ADDRESS_VIRTIO_SERIAL,
+    DOMAIN_ADDRESS_USB,
     DOMAIN_ADDRESS_LAST
 } DomainAddressType;
 DOMAIN_ENUM_DECL(domain_address, DomainAddressType);
@@ -244,6 +288,14 @@ typedef enum {
     DOMAIN_DISK_CACHE_LAST
 } DomainDiskCache;
 DOMAIN_ENUM_DECL(domain_disk_cache, DomainDiskCache);
+
+typedef enum {
+    DOMAIN_DISK_DISCARD_DEFAULT,
+    DOMAIN_DISK_DISCARD_UNMAP,
+    DOMAIN_DISK_DISCARD_IGNORE,
+    DOMAIN_DISK_DISCARD_LAST
+} DomainDiskDiscard;
+DOMAIN_ENUM_DECL(domain_disk_discard, DomainDiskDiscard);
 
 typedef enum {
     DOMAIN_NET_TYPE_NETWORK,
@@ -304,6 +356,136 @@ DOMAIN_ENUM_DECL(domain_video, DomainVideoModel);
 typedef enum { DOMAIN_BALLOON_VIRTIO, DOMAIN_BALLOON_NONE, DOMAIN_BALLOON_LAST } DomainBalloonModel;
 DOMAIN_ENUM_DECL(domain_balloon, DomainBalloonModel);
 
+typedef enum {
+    DOMAIN_CONTROLLER_TYPE_PCI,
+    DOMAIN_CONTROLLER_TYPE_USB,
+    DOMAIN_CONTROLLER_TYPE_IDE,
+    DOMAIN_CONTROLLER_TYPE_SATA,
+    DOMAIN_CONTROLLER_TYPE_SCSI,
+    DOMAIN_CONTROLLER_TYPE_VIRTIO_SERIAL,
+    DOMAIN_CONTROLLER_TYPE_LAST
+} DomainControllerType;
+DOMAIN_ENUM_DECL(domain_controller_type, DomainControllerType);
+
+/* <controller type='pci' model=...> */
+typedef enum {
+    DOMAIN_PCI_MODEL_DEFAULT,
+    DOMAIN_PCI_MODEL_PCI_ROOT,
+    DOMAIN_PCI_MODEL_PCIE_ROOT,
+    DOMAIN_PCI_MODEL_PCI_BRIDGE,
+    DOMAIN_PCI_MODEL_DMI_TO_PCI_BRIDGE,
+    DOMAIN_PCI_MODEL_PCIE_ROOT_PORT,
+    DOMAIN_PCI_MODEL_PCIE_SWITCH_UPSTREAM_PORT,
+    DOMAIN_PCI_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT,
+    DOMAIN_PCI_MODEL_PCIE_TO_PCI_BRIDGE,
+    DOMAIN_PCI_MODEL_LAST
+} DomainPciModel;
+DOMAIN_ENUM_DECL(domain_pci_model, DomainPciModel);
+
+/* <controller type='usb' model=...> */
+typedef enum {
+    DOMAIN_USB_MODEL_DEFAULT,
+    DOMAIN_USB_MODEL_PIIX3_UHCI,
+    DOMAIN_USB_MODEL_PIIX4_UHCI,
+    DOMAIN_USB_MODEL_EHCI,
+    DOMAIN_USB_MODEL_ICH9_EHCI1,
+    DOMAIN_USB_MODEL_ICH9_UHCI1,
+    DOMAIN_USB_MODEL_ICH9_UHCI2,
+    DOMAIN_USB_MODEL_ICH9_UHCI3,
+    DOMAIN_USB_MODEL_NEC_XHCI,
+    DOMAIN_USB_MODEL_QEMU_XHCI,
+    DOMAIN_USB_MODEL_NONE,
+    DOMAIN_USB_MODEL_LAST
+} DomainUsbModel;
+DOMAIN_ENUM_DECL(domain_usb_model, DomainUsbModel);
+
+/* <controller type='scsi' model=...> */
+typedef enum {
+    DOMAIN_SCSI_MODEL_DEFAULT,
+    DOMAIN_SCSI_MODEL_VIRTIO_SCSI,
+    DOMAIN_SCSI_MODEL_LSILOGIC,
+    DOMAIN_SCSI_MODEL_LSISAS1068,
+    DOMAIN_SCSI_MODEL_LSISAS1078,
+    DOMAIN_SCSI_MODEL_LAST
+} DomainScsiModel;
+DOMAIN_ENUM_DECL(domain_scsi_model, DomainScsiModel);
+
+typedef enum {
+    DOMAIN_INPUT_MOUSE,
+    DOMAIN_INPUT_KEYBOARD,
+    DOMAIN_INPUT_TABLET,
+    DOMAIN_INPUT_LAST
+} DomainInputType;
+DOMAIN_ENUM_DECL(domain_input_type, DomainInputType);
+
+typedef enum {
+    DOMAIN_INPUT_BUS_PS2,
+    DOMAIN_INPUT_BUS_USB,
+    DOMAIN_INPUT_BUS_VIRTIO,
+    DOMAIN_INPUT_BUS_LAST
+} DomainInputBus;
+DOMAIN_ENUM_DECL(domain_input_bus, DomainInputBus);
+
+/* <channel type=...>: a virtio-serial port (not DomainChrType: a channel
+ * has backends a serial port has not). */
+typedef enum {
+    DOMAIN_CHANNEL_UNIX,
+    DOMAIN_CHANNEL_SPICEVMC,
+    DOMAIN_CHANNEL_LAST
+} DomainChannelType;
+DOMAIN_ENUM_DECL(domain_channel_type, DomainChannelType);
+
+/* <channel><target state=...>: runtime, what the guest agent side did. */
+typedef enum {
+    DOMAIN_CHANNEL_STATE_DEFAULT,
+    DOMAIN_CHANNEL_STATE_CONNECTED,
+    DOMAIN_CHANNEL_STATE_DISCONNECTED,
+    DOMAIN_CHANNEL_STATE_LAST
+} DomainChannelState;
+DOMAIN_ENUM_DECL(domain_channel_state, DomainChannelState);
+
+typedef enum {
+    DOMAIN_SOUND_ICH6,
+    DOMAIN_SOUND_ICH9,
+    DOMAIN_SOUND_AC97,
+    DOMAIN_SOUND_LAST
+} DomainSoundModel;
+DOMAIN_ENUM_DECL(domain_sound_model, DomainSoundModel);
+
+typedef enum { DOMAIN_AUDIO_NONE, DOMAIN_AUDIO_SPICE, DOMAIN_AUDIO_LAST } DomainAudioType;
+DOMAIN_ENUM_DECL(domain_audio_type, DomainAudioType);
+
+typedef enum {
+    DOMAIN_WATCHDOG_I6300ESB,
+    DOMAIN_WATCHDOG_IB700,
+    DOMAIN_WATCHDOG_LAST
+} DomainWatchdogModel;
+DOMAIN_ENUM_DECL(domain_watchdog_model, DomainWatchdogModel);
+
+typedef enum {
+    DOMAIN_WATCHDOG_ACTION_RESET,
+    DOMAIN_WATCHDOG_ACTION_SHUTDOWN,
+    DOMAIN_WATCHDOG_ACTION_POWEROFF,
+    DOMAIN_WATCHDOG_ACTION_PAUSE,
+    DOMAIN_WATCHDOG_ACTION_NONE,
+    DOMAIN_WATCHDOG_ACTION_DUMP,
+    DOMAIN_WATCHDOG_ACTION_INJECT_NMI,
+    DOMAIN_WATCHDOG_ACTION_LAST
+} DomainWatchdogAction;
+DOMAIN_ENUM_DECL(domain_watchdog_action, DomainWatchdogAction);
+
+typedef enum {
+    DOMAIN_GRAPHICS_IMAGE_DEFAULT,
+    DOMAIN_GRAPHICS_IMAGE_AUTO_GLZ,
+    DOMAIN_GRAPHICS_IMAGE_AUTO_LZ,
+    DOMAIN_GRAPHICS_IMAGE_QUIC,
+    DOMAIN_GRAPHICS_IMAGE_GLZ,
+    DOMAIN_GRAPHICS_IMAGE_LZ,
+    DOMAIN_GRAPHICS_IMAGE_OFF,
+    DOMAIN_GRAPHICS_IMAGE_LAST
+} DomainGraphicsImageCompression;
+DOMAIN_ENUM_DECL(domain_graphics_image, DomainGraphicsImageCompression);
+
 /* Where a device sits on its bus, and its name in QEMU (-device id=). */
 typedef struct {
     DomainAddressType type;
@@ -315,6 +497,12 @@ typedef struct {
         struct {
             unsigned int controller, bus, target, unit;
         } drive;
+        struct {
+            unsigned int controller, bus, port;
+        } vioserial;
+        struct {
+            unsigned int bus, port; /* port 0: not given; no ports behind hubs */
+        } usb;
     } u;
 } DomainDeviceAddress;
 
@@ -336,6 +524,7 @@ typedef struct {
     gboolean readonly;
     gboolean shareable;
     DomainDeviceInfo info;
+    DomainDiskDiscard discard; /* <driver discard=...>: virt-install writes 'unmap' */
 } DomainDiskDef;
 
 typedef struct {
@@ -365,6 +554,7 @@ typedef struct {
     char *listen; /* an address, or NULL */
     char *passwd; /* secret: formatted only with DOMAIN_FORMAT_SECURE */
     char *keymap; /* "en-us", or NULL */
+    DomainGraphicsImageCompression image; /* spice <image compression=...> */
 } DomainGraphicsDef;
 
 typedef struct {
@@ -373,12 +563,71 @@ typedef struct {
     unsigned int ram, vgamem; /* qxl only, KiB, 0 when not given */
     unsigned int heads; /* 0 when not given */
     DomainDeviceInfo info;
+    gboolean primary; /* <model primary='yes'>: the first video only */
 } DomainVideoDef;
 
 typedef struct {
     DomainBalloonModel model;
     DomainDeviceInfo info;
+    unsigned int stats_period; /* <stats period='N'/> in seconds, 0 when absent */
 } DomainMemballoonDef;
+
+/* <controller>.  Controllers are kept as libvirt keeps them: in document
+ * order of their types, sorted by index within a type. */
+typedef struct {
+    DomainControllerType type;
+    unsigned int index;
+    int model; /* by type: DomainPciModel, DomainUsbModel, DomainScsiModel; 0: none */
+    char *model_name; /* pci: <model name=...>, the QEMU device; NULL when absent */
+    /* pci: <target chassisNr= chassis= port=>; -1 when absent */
+    int chassis_nr, chassis, port;
+    DomainTristate hotplug;
+    int master_startport; /* usb companions: <master startport=>; -1 when absent */
+    unsigned int ports; /* usb, virtio-serial: ports=; 0 when absent */
+    unsigned int vectors; /* virtio-serial: vectors=; 0 when absent */
+    DomainDeviceInfo info;
+} DomainControllerDef;
+
+typedef struct {
+    DomainInputType type;
+    DomainInputBus bus;
+    DomainDeviceInfo info;
+} DomainInputDef;
+
+typedef struct {
+    DomainChannelType type;
+    char *path; /* unix: the socket, NULL: the host picks one at start */
+    char *target_name; /* org.qemu.guest_agent.0, com.redhat.spice.0 */
+    DomainChannelState state; /* runtime */
+    DomainDeviceInfo info; /* a virtio-serial address */
+} DomainChannelDef;
+
+typedef struct {
+    DomainSoundModel model;
+    DomainDeviceInfo info;
+} DomainSoundDef;
+
+typedef struct {
+    unsigned int id; /* > 0 */
+    DomainAudioType type;
+} DomainAudioDef;
+
+typedef struct {
+    char *backend; /* <backend model='random'>: the host's device, /dev/urandom */
+    DomainDeviceInfo info; /* model virtio, the only one */
+} DomainRngDef;
+
+typedef struct {
+    DomainWatchdogModel model;
+    DomainWatchdogAction action;
+    DomainDeviceInfo info;
+} DomainWatchdogDef;
+
+/* <redirdev bus='usb' type='spicevmc'>: a USB device the SPICE client
+ * redirects into the guest. */
+typedef struct {
+    DomainDeviceInfo info;
+} DomainRedirdevDef;
 
 typedef struct {
     DomainCpuPolicy policy;
@@ -466,6 +715,29 @@ struct _DomainDef {
     DomainVideoDef **videos;
     size_t nvideos;
     DomainMemballoonDef *memballoon; /* always set after parsing (model may be none) */
+
+    /* Added after the first version: readers that predate them ignore them. */
+    char *resource_partition; /* <resource><partition>, metadata only, or NULL */
+    /* <seclabel type='none' model=...>s: the security models ("" when no
+     * model was given) told to label nothing, which ferry honours as it
+     * labels nothing.  Other seclabels are refused. */
+    char **seclabel_none_models;
+    size_t nseclabel_none_models;
+    DomainControllerDef **controllers;
+    size_t ncontrollers;
+    DomainInputDef **inputs;
+    size_t ninputs;
+    DomainChannelDef **channels;
+    size_t nchannels;
+    DomainSoundDef **sounds;
+    size_t nsounds;
+    DomainAudioDef **audios;
+    size_t naudios;
+    DomainRngDef **rngs;
+    size_t nrngs;
+    DomainWatchdogDef *watchdog; /* NULL when absent */
+    DomainRedirdevDef **redirdevs;
+    size_t nredirdevs;
 };
 
 /* Randomness for what parsing generates (UUID, MAC addresses), injected so

@@ -1,6 +1,8 @@
 /*
  * domain_devices_format.c: writing <devices>, in libvirt's order: emulator,
- * disks, interfaces, serials, consoles, graphics, videos, memballoon.
+ * disks, controllers, interfaces, serials, consoles, channels, inputs,
+ * graphics, sounds, audios, videos, redirdevs, watchdog, memballoon, rngs
+ * (the newer kinds are in domain_misc_format.c).
  */
 #include <config.h>
 
@@ -13,7 +15,7 @@
 #include "util/log.h"
 #include "conf/domain_priv.h"
 
-static void domain_format_address(const DomainDeviceAddress *addr, xmlNode *parent)
+void domain_format_address(const DomainDeviceAddress *addr, xmlNode *parent)
 {
     xmlNode *node;
 
@@ -39,13 +41,27 @@ static void domain_format_address(const DomainDeviceAddress *addr, xmlNode *pare
         xml_set_propf(node, "target", "%u", addr->u.drive.target);
         xml_set_propf(node, "unit", "%u", addr->u.drive.unit);
         return;
+    case DOMAIN_ADDRESS_VIRTIO_SERIAL:
+        node = xml_new_child(parent, "address");
+        xml_set_prop(node, "type", "virtio-serial");
+        xml_set_propf(node, "controller", "%u", addr->u.vioserial.controller);
+        xml_set_propf(node, "bus", "%u", addr->u.vioserial.bus);
+        xml_set_propf(node, "port", "%u", addr->u.vioserial.port);
+        return;
+    case DOMAIN_ADDRESS_USB:
+        node = xml_new_child(parent, "address");
+        xml_set_prop(node, "type", "usb");
+        xml_set_propf(node, "bus", "%u", addr->u.usb.bus);
+        if (addr->u.usb.port)
+            xml_set_propf(node, "port", "%u", addr->u.usb.port);
+        return;
     case DOMAIN_ADDRESS_LAST:
         break;
     }
     g_assert_not_reached();
 }
 
-static void domain_format_info(const DomainDeviceInfo *info, xmlNode *parent)
+void domain_format_info(const DomainDeviceInfo *info, xmlNode *parent)
 {
     if (info->boot_order)
         xml_set_propf(xml_new_child(parent, "boot"), "order", "%u", info->boot_order);
@@ -61,7 +77,7 @@ static void domain_format_disk(const DomainDiskDef *disk, xmlNode *devices)
     xml_set_prop(node, "type", domain_disk_type_to_string(disk->type));
     xml_set_prop(node, "device", domain_disk_device_to_string(disk->device));
     if (disk->driver_name || disk->format != DOMAIN_DISK_FORMAT_DEFAULT ||
-        disk->cache != DOMAIN_DISK_CACHE_DEFAULT) {
+        disk->cache != DOMAIN_DISK_CACHE_DEFAULT || disk->discard != DOMAIN_DISK_DISCARD_DEFAULT) {
         xmlNode *driver = xml_new_child(node, "driver");
 
         xml_set_prop(driver, "name", disk->driver_name);
@@ -69,6 +85,8 @@ static void domain_format_disk(const DomainDiskDef *disk, xmlNode *devices)
             xml_set_prop(driver, "type", domain_disk_format_to_string(disk->format));
         if (disk->cache != DOMAIN_DISK_CACHE_DEFAULT)
             xml_set_prop(driver, "cache", domain_disk_cache_to_string(disk->cache));
+        if (disk->discard != DOMAIN_DISK_DISCARD_DEFAULT)
+            xml_set_prop(driver, "discard", domain_disk_discard_to_string(disk->discard));
     }
     if (disk->src)
         xml_set_prop(xml_new_child(node, "source"),
@@ -164,6 +182,9 @@ static void domain_format_graphics(const DomainGraphicsDef *graphics, xmlNode *d
         xml_set_prop(listen, "type", "address");
         xml_set_prop(listen, "address", graphics->listen);
     }
+    if (graphics->image != DOMAIN_GRAPHICS_IMAGE_DEFAULT)
+        xml_set_prop(xml_new_child(node, "image"), "compression",
+                     domain_graphics_image_to_string(graphics->image));
 }
 
 static void domain_format_video(const DomainVideoDef *video, xmlNode *devices)
@@ -180,6 +201,8 @@ static void domain_format_video(const DomainVideoDef *video, xmlNode *devices)
         xml_set_propf(model, "vgamem", "%u", video->vgamem);
     if (video->heads)
         xml_set_propf(model, "heads", "%u", video->heads);
+    if (video->primary)
+        xml_set_prop(model, "primary", "yes");
     domain_format_info(&video->info, node);
 }
 
@@ -191,18 +214,37 @@ void domain_devices_format(const DomainDef *def, xmlNode *domain, unsigned int f
         xml_new_text_child(devices, "emulator", def->emulator);
     for (size_t i = 0; i < def->ndisks; i++)
         domain_format_disk(def->disks[i], devices);
+    for (size_t i = 0; i < def->ncontrollers; i++)
+        domain_format_controller(def->controllers[i], devices);
     for (size_t i = 0; i < def->nnets; i++)
         domain_format_net(def->nets[i], devices, flags);
     for (size_t i = 0; i < def->nserials; i++)
         domain_format_chr(def->serials[i], devices, flags);
     for (size_t i = 0; i < def->nconsoles; i++)
         domain_format_chr(def->consoles[i], devices, flags);
+    for (size_t i = 0; i < def->nchannels; i++)
+        domain_format_channel(def->channels[i], devices, flags);
+    for (size_t i = 0; i < def->ninputs; i++)
+        domain_format_input(def->inputs[i], devices);
     for (size_t i = 0; i < def->ngraphics; i++)
         domain_format_graphics(def->graphics[i], devices, flags);
+    for (size_t i = 0; i < def->nsounds; i++)
+        domain_format_sound(def->sounds[i], devices);
+    for (size_t i = 0; i < def->naudios; i++)
+        domain_format_audio(def->audios[i], devices);
     for (size_t i = 0; i < def->nvideos; i++)
         domain_format_video(def->videos[i], devices);
+    for (size_t i = 0; i < def->nredirdevs; i++)
+        domain_format_redirdev(def->redirdevs[i], devices);
+    if (def->watchdog)
+        domain_format_watchdog(def->watchdog, devices);
 
     xmlNode *balloon = xml_new_child(devices, "memballoon");
     xml_set_prop(balloon, "model", domain_balloon_to_string(def->memballoon->model));
+    if (def->memballoon->stats_period)
+        xml_set_propf(xml_new_child(balloon, "stats"), "period", "%u",
+                      def->memballoon->stats_period);
     domain_format_info(&def->memballoon->info, balloon);
+    for (size_t i = 0; i < def->nrngs; i++)
+        domain_format_rng(def->rngs[i], devices);
 }

@@ -15,14 +15,12 @@
 #include "util/log.h"
 #include "conf/domain_priv.h"
 
-#define DOMAIN_PORT_UNSET G_MAXUINT
-
 /* ---------------------------------------------------------------- common */
 
 /* A number in decimal or, with 0x, in hex (PCI addresses are written in
  * hex).  Returns 1, 0 when absent, -1. */
-static int domain_xml_number(xmlNode *node, const char *attr, unsigned int max, unsigned int *out,
-                             GError **error)
+int domain_xml_number(xmlNode *node, const char *attr, unsigned int max, unsigned int *out,
+                      GError **error)
 {
     g_autofree char *text = xml_prop(node, attr);
     char *end = NULL;
@@ -46,7 +44,7 @@ static int domain_xml_number(xmlNode *node, const char *attr, unsigned int max, 
     return 1;
 }
 
-static gboolean domain_path_valid(xmlNode *node, const char *attr, const char *path, GError **error)
+gboolean domain_path_valid(xmlNode *node, const char *attr, const char *path, GError **error)
 {
     if (!path || !g_path_is_absolute(path))
         return domain_fail(error, FERRY_ERR_XML,
@@ -99,9 +97,40 @@ static gboolean domain_parse_address(DomainDeviceAddress *addr, xmlNode *node, G
         }
         return TRUE;
     }
+    if (g_str_equal(type, "virtio-serial")) {
+        static const char *const attrs[] = { "controller", "bus", "port" };
+        static const unsigned int max[] = { 255, 255, 65535 };
+        unsigned int *values[] = { &addr->u.vioserial.controller, &addr->u.vioserial.bus,
+                                   &addr->u.vioserial.port };
+
+        addr->type = DOMAIN_ADDRESS_VIRTIO_SERIAL;
+        for (size_t i = 0; i < G_N_ELEMENTS(attrs); i++) {
+            if (domain_xml_number(node, attrs[i], max[i], values[i], error) < 0)
+                return FALSE;
+        }
+        return TRUE;
+    }
+    if (g_str_equal(type, "usb")) {
+        g_autofree char *port = xml_prop(node, "port");
+
+        addr->type = DOMAIN_ADDRESS_USB;
+        if (domain_xml_number(node, "bus", 255, &addr->u.usb.bus, error) < 0)
+            return FALSE;
+        if (port && strchr(port, '.'))
+            return domain_fail(error, FERRY_ERR_NO_SUPPORT,
+                               DOMAIN_XML ": <address type='usb' port='%s'>: ports behind USB "
+                                          "hubs are not supported by ferry",
+                               port);
+        if (domain_xml_number(node, "port", 255, &addr->u.usb.port, error) < 0)
+            return FALSE;
+        if (port && addr->u.usb.port == 0)
+            return domain_fail(error, FERRY_ERR_XML,
+                               DOMAIN_XML ": <address type='usb' port='0'>: USB ports start at 1");
+        return TRUE;
+    }
     return domain_fail(error, FERRY_ERR_NO_SUPPORT,
                        DOMAIN_XML ": <address type='%s'> is not supported by ferry "
-                                  "(only 'pci' and 'drive')",
+                                  "(only 'pci', 'drive', 'virtio-serial' and 'usb')",
                        type);
 }
 
@@ -118,10 +147,8 @@ static gboolean domain_alias_valid(const char *alias, GError **error)
     return TRUE;
 }
 
-/* <alias>, <address>, <boot> of a device; address is the allowed type
- * (NONE: no address allowed). */
-static gboolean domain_parse_info(DomainDeviceInfo *info, xmlNode *node, const char *what,
-                                  DomainAddressType address, gboolean bootable, GError **error)
+gboolean domain_parse_info(DomainDeviceInfo *info, xmlNode *node, const char *what,
+                           DomainAddressType address, gboolean bootable, GError **error)
 {
     xmlNode *alias = xml_child(node, "alias");
     xmlNode *addr = xml_child(node, "address");
@@ -137,13 +164,18 @@ static gboolean domain_parse_info(DomainDeviceInfo *info, xmlNode *node, const c
     if (addr) {
         if (!domain_parse_address(&info->addr, addr, error))
             return FALSE;
-        if (info->addr.type != address && info->addr.type != DOMAIN_ADDRESS_NONE)
+        if (info->addr.type != address && info->addr.type != DOMAIN_ADDRESS_NONE) {
+            if (address == DOMAIN_ADDRESS_NONE)
+                return domain_fail(error, FERRY_ERR_XML,
+                                   DOMAIN_XML ": <%s><address type='%s'>: this device takes no "
+                                              "address",
+                                   what, domain_address_to_string(info->addr.type));
             return domain_fail(error, FERRY_ERR_XML,
-                               DOMAIN_XML ": <%s><address type='%s'>: this device takes %s", what,
-                               domain_address_to_string(info->addr.type),
-                               address == DOMAIN_ADDRESS_NONE  ? "no address"
-                               : address == DOMAIN_ADDRESS_PCI ? "a 'pci' address"
-                                                               : "a 'drive' address");
+                               DOMAIN_XML ": <%s><address type='%s'>: this device takes a '%s' "
+                                          "address",
+                               what, domain_address_to_string(info->addr.type),
+                               domain_address_to_string(address));
+        }
     }
     if (boot) {
         int rc = xml_prop_uint(boot, "order", &info->boot_order, FERRY_FROM_XML, error);
@@ -234,6 +266,11 @@ static DomainDiskDef *domain_parse_disk(xmlNode *node, GError **error)
                             &v, error) < 0)
             return NULL;
         disk->cache = v;
+        v = 0;
+        if (domain_xml_enum(driver, "discard", domain_disk_discard_to_string, 1,
+                            DOMAIN_DISK_DISCARD_LAST, &v, error) < 0)
+            return NULL;
+        disk->discard = v;
     }
 
     xmlNode *source = xml_child(node, "source");
@@ -527,7 +564,7 @@ static gboolean domain_listen_valid(const char *addr)
 static DomainGraphicsDef *domain_parse_graphics(xmlNode *node, const DomainParseCtx *ctx,
                                                 GError **error)
 {
-    static const char *const children[] = { "listen", NULL };
+    static const char *const children[] = { "listen*", "image", NULL };
     static const char *const refused[] = { "socket",      "websocket",   "passwdValidTo",
                                            "sharePolicy", "defaultMode", NULL };
     g_autoptr(DomainGraphicsDef) graphics = g_new0(DomainGraphicsDef, 1);
@@ -588,7 +625,26 @@ static DomainGraphicsDef *domain_parse_graphics(xmlNode *node, const DomainParse
     }
 
     graphics->listen = xml_prop(node, "listen");
+    xmlNode *image = xml_child(node, "image");
+    if (image) {
+        int v = 0;
+
+        if (graphics->type != DOMAIN_GRAPHICS_SPICE)
+            return domain_fail_null(error, FERRY_ERR_XML,
+                                    DOMAIN_XML ": <graphics type='%s'><image> is for spice only",
+                                    type);
+        int rc_image = domain_xml_enum(image, "compression", domain_graphics_image_to_string, 1,
+                                       DOMAIN_GRAPHICS_IMAGE_LAST, &v, error);
+        if (rc_image < 0)
+            return NULL;
+        if (rc_image == 0)
+            return domain_fail_null(error, FERRY_ERR_XML,
+                                    DOMAIN_XML ": <graphics><image> has no compression");
+        graphics->image = v;
+    }
     XML_FOR_EACH_ELEMENT (node, child) {
+        if (!xml_is(child, "listen"))
+            continue;
         g_autofree char *ltype = xml_prop(child, "type");
         g_autofree char *address = xml_prop(child, "address");
 
@@ -671,6 +727,7 @@ static DomainVideoDef *domain_parse_video(xmlNode *node, gboolean first, GError 
             return domain_fail_null(error, FERRY_ERR_NO_SUPPORT,
                                     DOMAIN_XML ": <video><model primary='yes'> is supported on the "
                                                "first <video> only");
+        video->primary = primary;
     }
     video->model = v;
     if (!domain_parse_info(&video->info, node, "video", DOMAIN_ADDRESS_PCI, FALSE, error))
@@ -680,7 +737,7 @@ static DomainVideoDef *domain_parse_video(xmlNode *node, gboolean first, GError 
 
 static DomainMemballoonDef *domain_parse_memballoon(xmlNode *node, GError **error)
 {
-    static const char *const children[] = { "alias", "address", NULL };
+    static const char *const children[] = { "stats", "alias", "address", NULL };
     g_autoptr(DomainMemballoonDef) balloon = g_new0(DomainMemballoonDef, 1);
     int v = 0;
 
@@ -701,6 +758,18 @@ static DomainMemballoonDef *domain_parse_memballoon(xmlNode *node, GError **erro
                                     DOMAIN_XML ": <memballoon %s=...> is not supported by ferry",
                                     refused[i]);
     }
+    xmlNode *stats = xml_child(node, "stats");
+    if (stats) {
+        int rc_stats = domain_xml_number(stats, "period", 86400, &balloon->stats_period, error);
+        if (rc_stats < 0)
+            return NULL;
+        if (rc_stats == 0)
+            return domain_fail_null(error, FERRY_ERR_XML,
+                                    DOMAIN_XML ": <memballoon><stats> has no period");
+        if (balloon->model == DOMAIN_BALLOON_NONE)
+            return domain_fail_null(error, FERRY_ERR_XML,
+                                    DOMAIN_XML ": <memballoon model='none'> takes no <stats>");
+    }
     if (!domain_parse_info(&balloon->info, node, "memballoon", DOMAIN_ADDRESS_PCI, FALSE, error))
         return NULL;
     if (balloon->model == DOMAIN_BALLOON_NONE && (balloon->info.alias || balloon->info.addr.type))
@@ -711,12 +780,52 @@ static DomainMemballoonDef *domain_parse_memballoon(xmlNode *node, GError **erro
 
 /* ---------------------------------------------------------------- devices */
 
+/* The devices added after the first version (domain_misc_parse.c,
+ * domain_controller_parse.c). */
+static gboolean domain_devices_parse_other(DomainDef *def, xmlNode *child,
+                                           const DomainParseCtx *ctx, GError **error)
+{
+#define DOMAIN_PARSE_INTO(items, n, expr) \
+    do { \
+        __typeof__(*(items)) item_ = (expr); \
+        if (!item_) \
+            return FALSE; \
+        DOMAIN_APPEND(items, n, item_); \
+    } while (0)
+    if (xml_is(child, "controller")) {
+        DomainControllerDef *controller = domain_parse_controller(child, error);
+        if (!controller)
+            return FALSE;
+        domain_controller_insert(def, controller);
+    } else if (xml_is(child, "input")) {
+        DOMAIN_PARSE_INTO(def->inputs, def->ninputs, domain_parse_input(child, error));
+    } else if (xml_is(child, "channel")) {
+        DOMAIN_PARSE_INTO(def->channels, def->nchannels, domain_parse_channel(child, ctx, error));
+    } else if (xml_is(child, "sound")) {
+        DOMAIN_PARSE_INTO(def->sounds, def->nsounds, domain_parse_sound(child, error));
+    } else if (xml_is(child, "audio")) {
+        DOMAIN_PARSE_INTO(def->audios, def->naudios, domain_parse_audio(child, error));
+    } else if (xml_is(child, "rng")) {
+        DOMAIN_PARSE_INTO(def->rngs, def->nrngs, domain_parse_rng(child, error));
+    } else if (xml_is(child, "redirdev")) {
+        DOMAIN_PARSE_INTO(def->redirdevs, def->nredirdevs, domain_parse_redirdev(child, error));
+    } else if (xml_is(child, "watchdog")) {
+        def->watchdog = domain_parse_watchdog(child, error);
+        if (!def->watchdog)
+            return FALSE;
+    }
+#undef DOMAIN_PARSE_INTO
+    return TRUE;
+}
+
 gboolean domain_devices_parse(DomainDef *def, xmlNode *devices, const DomainParseCtx *ctx,
                               GError **error)
 {
-    static const char *const children[] = { "emulator", "disk*",      "interface*",
-                                            "serial*",  "console*",   "graphics*",
-                                            "video*",   "memballoon", NULL };
+    static const char *const children[] = { "emulator",  "disk*",    "controller*", "interface*",
+                                            "serial*",   "console*", "channel*",    "input*",
+                                            "graphics*", "sound*",   "audio*",      "video*",
+                                            "redirdev*", "watchdog", "memballoon",  "rng*",
+                                            NULL };
 
     if (!domain_xml_check_children(devices, "<devices>", children, error))
         return FALSE;
@@ -731,7 +840,8 @@ gboolean domain_devices_parse(DomainDef *def, xmlNode *devices, const DomainPars
 
     XML_FOR_EACH_ELEMENT (devices, child) {
         size_t total = def->ndisks + def->nnets + def->nserials + def->nconsoles + def->ngraphics +
-                       def->nvideos;
+                       def->nvideos + def->ncontrollers + def->ninputs + def->nchannels +
+                       def->nsounds + def->naudios + def->nrngs + def->nredirdevs;
 
         if (total >= DOMAIN_DEVICES_MAX)
             return domain_fail(error, FERRY_ERR_XML, DOMAIN_XML ": more than %d devices",
@@ -783,6 +893,8 @@ gboolean domain_devices_parse(DomainDef *def, xmlNode *devices, const DomainPars
             def->memballoon = domain_parse_memballoon(child, error);
             if (!def->memballoon)
                 return FALSE;
+        } else if (!domain_devices_parse_other(def, child, ctx, error)) {
+            return FALSE;
         }
     }
     return TRUE;
@@ -884,11 +996,12 @@ static gboolean domain_chr_post_parse(DomainDef *def, GError **error)
 typedef struct {
     DomainDeviceInfo *info;
     const char *kind; /* the alias prefix when none was given */
+    DomainControllerDef *controller; /* set for controllers: libvirt's own names */
 } DomainInfoRef;
 
 static void domain_add_ref(GArray *refs, DomainDeviceInfo *info, const char *kind)
 {
-    DomainInfoRef ref = { info, kind };
+    DomainInfoRef ref = { info, kind, NULL };
 
     g_array_append_val(refs, ref);
 }
@@ -913,6 +1026,26 @@ static GArray *domain_collect_infos(DomainDef *def)
         domain_add_ref(refs, &def->videos[i]->info, "video");
     if (def->memballoon->model != DOMAIN_BALLOON_NONE)
         domain_add_ref(refs, &def->memballoon->info, "balloon");
+    /* USB companions share their master's alias and are left out, as is
+     * "no USB" (model='none'). */
+    for (size_t i = 0; i < def->ncontrollers; i++) {
+        if (domain_controller_has_own_alias(def->controllers[i])) {
+            DomainInfoRef ref = { &def->controllers[i]->info, "controller", def->controllers[i] };
+            g_array_append_val(refs, ref);
+        }
+    }
+    for (size_t i = 0; i < def->ninputs; i++)
+        domain_add_ref(refs, &def->inputs[i]->info, "input");
+    for (size_t i = 0; i < def->nchannels; i++)
+        domain_add_ref(refs, &def->channels[i]->info, "channel");
+    for (size_t i = 0; i < def->nsounds; i++)
+        domain_add_ref(refs, &def->sounds[i]->info, "sound");
+    for (size_t i = 0; i < def->nredirdevs; i++)
+        domain_add_ref(refs, &def->redirdevs[i]->info, "redir");
+    if (def->watchdog)
+        domain_add_ref(refs, &def->watchdog->info, "watchdog");
+    for (size_t i = 0; i < def->nrngs; i++)
+        domain_add_ref(refs, &def->rngs[i]->info, "rng");
     return refs;
 }
 
@@ -966,7 +1099,18 @@ static gboolean domain_aliases_post_parse(DomainDef *def, GError **error)
             return domain_fail(error, FERRY_ERR_XML,
                                DOMAIN_XML ": two devices have <alias name='%s'>", info->alias);
     }
-    /* Disks first, with libvirt's names (virtio-disk0, ide0-0-1, ...). */
+    /* Controllers first, with libvirt's names (pci.1, usb, ide, ...): other
+     * devices' default names never look like them. */
+    for (guint i = 0; i < refs->len; i++) {
+        DomainInfoRef *ref = &g_array_index(refs, DomainInfoRef, i);
+
+        if (ref->controller && !ref->info->alias) {
+            g_autofree char *wanted = domain_controller_alias_wanted(def, ref->controller);
+            ref->info->alias = domain_alias_pick(taken, wanted, "controller");
+            g_hash_table_add(taken, ref->info->alias);
+        }
+    }
+    /* Disks next, with libvirt's names (virtio-disk0, ide0-0-1, ...). */
     for (size_t i = 0; i < def->ndisks; i++) {
         DomainDiskDef *disk = def->disks[i];
 
@@ -997,10 +1141,33 @@ static gboolean domain_aliases_post_parse(DomainDef *def, GError **error)
                 console->info.alias = g_strdup(def->serials[j]->info.alias);
         }
     }
+
+    /* USB companions take their master's alias (libvirt writes it on each). */
+    for (size_t i = 0; i < def->ncontrollers; i++) {
+        DomainControllerDef *companion = def->controllers[i];
+
+        if (!domain_controller_is_companion(companion))
+            continue;
+        for (size_t j = 0; j < def->ncontrollers; j++) {
+            DomainControllerDef *master = def->controllers[j];
+
+            if (master->type != DOMAIN_CONTROLLER_TYPE_USB ||
+                domain_controller_is_companion(master) || master->index != companion->index)
+                continue;
+            if (companion->info.alias && !g_str_equal(companion->info.alias, master->info.alias))
+                return domain_fail(error, FERRY_ERR_XML,
+                                   DOMAIN_XML ": <controller type='usb' model='%s'> has alias "
+                                              "'%s', its master '%s'",
+                                   domain_usb_model_to_string(companion->model),
+                                   companion->info.alias, master->info.alias);
+            g_free(companion->info.alias);
+            companion->info.alias = g_strdup(master->info.alias);
+        }
+    }
     return TRUE;
 }
 
-static gboolean domain_address_equal(const DomainDeviceAddress *a, const DomainDeviceAddress *b)
+gboolean domain_address_equal(const DomainDeviceAddress *a, const DomainDeviceAddress *b)
 {
     if (a->type != b->type)
         return FALSE;
@@ -1010,6 +1177,12 @@ static gboolean domain_address_equal(const DomainDeviceAddress *a, const DomainD
     if (a->type == DOMAIN_ADDRESS_DRIVE)
         return a->u.drive.controller == b->u.drive.controller && a->u.drive.bus == b->u.drive.bus &&
                a->u.drive.target == b->u.drive.target && a->u.drive.unit == b->u.drive.unit;
+    if (a->type == DOMAIN_ADDRESS_VIRTIO_SERIAL)
+        return a->u.vioserial.controller == b->u.vioserial.controller &&
+               a->u.vioserial.bus == b->u.vioserial.bus &&
+               a->u.vioserial.port == b->u.vioserial.port;
+    if (a->type == DOMAIN_ADDRESS_USB)
+        return a->u.usb.bus == b->u.usb.bus && a->u.usb.port == b->u.usb.port && a->u.usb.port != 0;
     return FALSE;
 }
 
@@ -1054,6 +1227,12 @@ static gboolean domain_devices_check(DomainDef *def, GError **error)
                                               "address %04x:%02x:%02x.%x",
                                    b->alias, a->alias, a->addr.u.pci.domain, a->addr.u.pci.bus,
                                    a->addr.u.pci.slot, a->addr.u.pci.function);
+            if ((a->addr.type == DOMAIN_ADDRESS_VIRTIO_SERIAL ||
+                 a->addr.type == DOMAIN_ADDRESS_USB) &&
+                domain_address_equal(&a->addr, &b->addr))
+                return domain_fail(error, FERRY_ERR_XML,
+                                   DOMAIN_XML ": devices '%s' and '%s' have the same %s address",
+                                   b->alias, a->alias, domain_address_to_string(a->addr.type));
             if (a->boot_order && a->boot_order == b->boot_order)
                 return domain_fail(error, FERRY_ERR_XML,
                                    DOMAIN_XML ": devices '%s' and '%s' have <boot order='%u'>",
@@ -1075,6 +1254,7 @@ gboolean domain_devices_post_parse(DomainDef *def, const DomainParseCtx *ctx, GE
         def->memballoon = g_new0(DomainMemballoonDef, 1);
         def->memballoon->model = DOMAIN_BALLOON_VIRTIO;
     }
-    return domain_chr_post_parse(def, error) && domain_aliases_post_parse(def, error) &&
-           domain_devices_check(def, error);
+    return domain_chr_post_parse(def, error) && domain_controllers_post_parse(def, error) &&
+           domain_aliases_post_parse(def, error) && domain_devices_check(def, error) &&
+           domain_misc_post_parse(def, error);
 }

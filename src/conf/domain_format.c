@@ -170,6 +170,8 @@ xmlNode *domain_def_format_xml_node(const DomainDef *def, xmlDoc *doc, unsigned 
     xml_set_prop(vcpu, "placement", "static");
     if (def->current_vcpus != def->vcpus)
         xml_set_propf(vcpu, "current", "%u", def->current_vcpus);
+    if (def->resource_partition)
+        xml_new_text_child(xml_new_child(root, "resource"), "partition", def->resource_partition);
     domain_format_os(def, root);
     domain_format_features(def, root);
     domain_format_cpu(def, root);
@@ -179,6 +181,13 @@ xmlNode *domain_def_format_xml_node(const DomainDef *def, xmlDoc *doc, unsigned 
     xml_new_text_child(root, "on_crash", domain_lifecycle_to_string(def->on_crash));
     domain_format_pm(def, root);
     domain_devices_format(def, root, flags);
+    for (size_t i = 0; i < def->nseclabel_none_models; i++) {
+        xmlNode *seclabel = xml_new_child(root, "seclabel");
+
+        xml_set_prop(seclabel, "type", "none");
+        if (def->seclabel_none_models[i][0])
+            xml_set_prop(seclabel, "model", def->seclabel_none_models[i]);
+    }
     return g_steal_pointer(&root);
 }
 

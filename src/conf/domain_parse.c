@@ -434,10 +434,11 @@ static gboolean domain_parse_cpu(DomainDef *def, xmlNode *root, GError **error)
     else
         cpu->mode = DOMAIN_CPU_MODE_NONE; /* only a topology */
 
+    v = 0; /* still the mode otherwise */
     if (domain_xml_enum(node, "match", domain_cpu_match_to_string, 1, DOMAIN_CPU_MATCH_LAST, &v,
                         error) < 0)
         return FALSE;
-    cpu->match = v == 0 ? DOMAIN_CPU_MATCH_DEFAULT : v;
+    cpu->match = v;
     v = 0;
     if (domain_xml_enum(node, "check", domain_cpu_check_to_string, 1, DOMAIN_CPU_CHECK_LAST, &v,
                         error) < 0)
@@ -612,9 +613,9 @@ static gboolean domain_parse_lifecycle(DomainDef *def, xmlNode *root, GError **e
 static DomainDef *domain_def_parse_node(xmlNode *root, const DomainParseCtx *ctx, GError **error)
 {
     static const char *const children[] = {
-        "name",          "uuid",      "title",    "description", "metadata", "memory",
-        "currentMemory", "vcpu",      "os",       "features",    "cpu",      "clock",
-        "on_poweroff",   "on_reboot", "on_crash", "pm",          "devices",  NULL
+        "name",     "uuid", "title",    "description", "metadata",  "memory",      "currentMemory",
+        "vcpu",     "os",   "features", "cpu",         "clock",     "on_poweroff", "on_reboot",
+        "on_crash", "pm",   "devices",  "resource",    "seclabel*", NULL
     };
     g_autoptr(DomainDef) def = domain_def_new();
 
@@ -623,7 +624,8 @@ static DomainDef *domain_def_parse_node(xmlNode *root, const DomainParseCtx *ctx
         !domain_parse_resources(def, root, error) || !domain_parse_os(def, root, error) ||
         !domain_parse_features(def, root, error) || !domain_parse_pm(def, root, error) ||
         !domain_parse_cpu(def, root, error) || !domain_parse_clock(def, root, error) ||
-        !domain_parse_lifecycle(def, root, error))
+        !domain_parse_lifecycle(def, root, error) || !domain_parse_resource(def, root, error) ||
+        !domain_parse_seclabel(def, root, error))
         return NULL;
     xmlNode *devices = xml_child(root, "devices");
     if (devices && !domain_devices_parse(def, devices, ctx, error))
