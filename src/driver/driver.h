@@ -1,0 +1,274 @@
+/*
+ * driver.h: the one interface that every ferry driver implements.
+ *
+ * libferry picks a driver by URI and calls it through this table; the
+ * remote driver (src/rpc) implements it with RPC calls to a ferryd, the
+ * local QEMU driver (src/driver/qemu_driver*) with QEMU processes.  ferryd
+ * dispatches each RPC procedure to the same table of its local driver, so a
+ * call means the same thing whichever side of the wire it is made on.  The
+ * v3 migration sequence in src/migration is written once against two
+ * DriverConn handles (direct mode: two remote ones; peer-to-peer: the local
+ * driver and a remote one).
+ *
+ * Conventions:
+ *   - Every op returns FALSE (or NULL) and sets *error on failure; errors
+ *     keep their domain, code and message across the wire.
+ *   - Flags and numbers are libvirt's (VIR_DOMAIN_*, VIR_MIGRATE_*,
+ *     virDomainState, reason numbers, job types), so that the RPC layer
+ *     passes them through unchanged.  A driver refuses flags it does not
+ *     know with FERRY_ERR_INVALID_ARG ("unsupported flags 0x%x").
+ *   - A domain is named by a DriverDomain (libvirt's remote_nonnull_domain):
+ *     the driver finds it by uuid; name and id are informative.
+ *   - An op a driver does not implement is NULL: callers report
+ *     FERRY_ERR_NO_SUPPORT ("this driver does not support ...") through
+ *     driver_no_support().
+ *   - Ops may be called from any thread, concurrently; a long op (Perform3)
+ *     does not block short ones (job info, abort) on the same connection.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "util/typedparams.h"
+#include "util/uuid.h"
+
+typedef struct _DriverConn DriverConn;
+typedef struct _DriverOps DriverOps;
+
+/* What names a domain to a client: name, uuid and id (-1 when inactive). */
+typedef struct {
+    char *name;
+    unsigned char uuid[FERRY_UUID_BUFLEN];
+    int id;
+} DriverDomain;
+
+#define DRIVER_DOMAIN_INIT \
+    { \
+        .name = NULL, .id = -1 \
+    }
+void driver_domain_clear(DriverDomain *dom);
+void driver_domain_copy(DriverDomain *dst, const DriverDomain *src);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DriverDomain, driver_domain_clear)
+
+/* virDomainState */
+typedef enum {
+    DRIVER_STATE_NOSTATE = 0,
+    DRIVER_STATE_RUNNING = 1,
+    DRIVER_STATE_BLOCKED = 2,
+    DRIVER_STATE_PAUSED = 3,
+    DRIVER_STATE_SHUTDOWN = 4,
+    DRIVER_STATE_SHUTOFF = 5,
+    DRIVER_STATE_CRASHED = 6,
+    DRIVER_STATE_PMSUSPENDED = 7,
+} DriverState;
+
+/* virDomainInfo: what `dominfo` shows. */
+typedef struct {
+    int state; /* DriverState */
+    unsigned long long max_mem_kib;
+    unsigned long long memory_kib;
+    unsigned int nr_virt_cpu;
+    unsigned long long cpu_time_ns;
+} DriverDomainInfo;
+
+/* virConnectListAllDomains flags */
+enum {
+    DRIVER_LIST_ACTIVE = 1 << 0,
+    DRIVER_LIST_INACTIVE = 1 << 1,
+    DRIVER_LIST_PERSISTENT = 1 << 2,
+    DRIVER_LIST_TRANSIENT = 1 << 3,
+    DRIVER_LIST_RUNNING = 1 << 4,
+    DRIVER_LIST_PAUSED = 1 << 5,
+    DRIVER_LIST_SHUTOFF = 1 << 6,
+    DRIVER_LIST_OTHER = 1 << 7,
+};
+
+/* virDomainCreateFlags */
+enum {
+    DRIVER_START_PAUSED = 1 << 0,
+    DRIVER_START_AUTODESTROY = 1 << 1,
+};
+
+/* virDomainXMLFlags */
+enum {
+    DRIVER_XML_SECURE = 1 << 0,
+    DRIVER_XML_INACTIVE = 1 << 1,
+    DRIVER_XML_UPDATE_CPU = 1 << 2,
+    DRIVER_XML_MIGRATABLE = 1 << 3,
+};
+
+/* virDomainGetJobStats flags and virDomainJobType */
+enum {
+    DRIVER_JOB_STATS_COMPLETED = 1 << 0,
+    DRIVER_JOB_STATS_KEEP_COMPLETED = 1 << 1,
+};
+typedef enum {
+    DRIVER_JOB_NONE = 0,
+    DRIVER_JOB_BOUNDED = 1,
+    DRIVER_JOB_UNBOUNDED = 2,
+    DRIVER_JOB_COMPLETED = 3,
+    DRIVER_JOB_FAILED = 4,
+    DRIVER_JOB_CANCELLED = 5,
+} DriverJobType;
+
+/* Features a client asks about with CONNECT_SUPPORTS_FEATURE (virDrvFeature). */
+typedef enum {
+    DRIVER_FEATURE_MIGRATION_V1 = 1,
+    DRIVER_FEATURE_REMOTE = 2,
+    DRIVER_FEATURE_MIGRATION_V2 = 3,
+    DRIVER_FEATURE_MIGRATION_P2P = 4,
+    DRIVER_FEATURE_MIGRATION_DIRECT = 5,
+    DRIVER_FEATURE_MIGRATION_V3 = 6,
+    DRIVER_FEATURE_MIGRATE_CHANGE_PROTECTION = 7,
+    DRIVER_FEATURE_FD_PASSING = 8,
+    DRIVER_FEATURE_TYPED_PARAM_STRING = 9,
+    DRIVER_FEATURE_PROGRAM_KEEPALIVE = 10,
+    DRIVER_FEATURE_XML_MIGRATABLE = 11,
+    DRIVER_FEATURE_MIGRATION_OFFLINE = 12,
+    DRIVER_FEATURE_MIGRATION_PARAMS = 13,
+    DRIVER_FEATURE_REMOTE_EVENT_CALLBACK = 14,
+    DRIVER_FEATURE_REMOTE_CLOSE_CALLBACK = 15,
+    DRIVER_FEATURE_NETWORK_UPDATE_HAS_CORRECT_ORDER = 16,
+} DriverFeature;
+
+/* A stream (tunnelled migration): bytes one way, with flow control.  The
+ * remote driver backs it with an RPC stream, the local driver with fds. */
+typedef struct _DriverStream DriverStream;
+
+/* Domain events a connection can subscribe to (virDomainEventID). */
+typedef enum {
+    DRIVER_EVENT_LIFECYCLE = 0,
+    DRIVER_EVENT_MIGRATION_ITERATION = 20,
+    DRIVER_EVENT_JOB_COMPLETED = 21,
+} DriverEventId;
+
+/* A lifecycle event: virDomainEventType and its detail. */
+typedef void (*DriverLifecycleCb)(DriverConn *conn, const DriverDomain *dom, int event, int detail,
+                                  gpointer opaque);
+
+struct _DriverOps {
+    const char *name; /* "QEMU", "remote" */
+
+    /* ---- the connection */
+    /* The URI in libvirt's form ("qemu:///system"). */
+    char *(*get_uri)(DriverConn *conn, GError **error);
+    char *(*get_hostname)(DriverConn *conn, GError **error);
+    /* The hypervisor type ("QEMU") and version (major * 1000000 + minor *
+     * 1000 + micro), and the library version likewise. */
+    char *(*get_type)(DriverConn *conn, GError **error);
+    gboolean (*get_version)(DriverConn *conn, unsigned long long *version, GError **error);
+    gboolean (*get_lib_version)(DriverConn *conn, unsigned long long *version, GError **error);
+    gboolean (*supports_feature)(DriverConn *conn, int feature, gboolean *supported,
+                                 GError **error);
+    /* Called by driver_conn_close; frees the driver's part. */
+    void (*close)(DriverConn *conn);
+
+    /* ---- lookups and lists */
+    gboolean (*lookup_by_name)(DriverConn *conn, const char *name, DriverDomain *dom,
+                               GError **error);
+    gboolean (*lookup_by_uuid)(DriverConn *conn, const unsigned char *uuid, DriverDomain *dom,
+                               GError **error);
+    gboolean (*lookup_by_id)(DriverConn *conn, int id, DriverDomain *dom, GError **error);
+    /* An array of DriverDomain (freed with driver_domain_array_free). */
+    GArray *(*list_all_domains)(DriverConn *conn, unsigned int flags, GError **error);
+
+    /* ---- definitions and lifecycle */
+    gboolean (*define_xml)(DriverConn *conn, const char *xml, unsigned int flags, DriverDomain *dom,
+                           GError **error);
+    gboolean (*undefine)(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
+                         GError **error);
+    /* Starts a defined domain; dom->id is updated. */
+    gboolean (*create)(DriverConn *conn, DriverDomain *dom, unsigned int flags, GError **error);
+    gboolean (*create_xml)(DriverConn *conn, const char *xml, unsigned int flags, DriverDomain *dom,
+                           GError **error);
+    gboolean (*destroy)(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
+                        GError **error);
+    gboolean (*shutdown)(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
+                         GError **error);
+    gboolean (*suspend)(DriverConn *conn, const DriverDomain *dom, GError **error);
+    gboolean (*resume)(DriverConn *conn, const DriverDomain *dom, GError **error);
+
+    /* ---- state */
+    gboolean (*get_state)(DriverConn *conn, const DriverDomain *dom, int *state, int *reason,
+                          unsigned int flags, GError **error);
+    gboolean (*get_info)(DriverConn *conn, const DriverDomain *dom, DriverDomainInfo *info,
+                         GError **error);
+    char *(*get_os_type)(DriverConn *conn, const DriverDomain *dom, GError **error);
+    char *(*get_xml_desc)(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
+                          GError **error);
+    gboolean (*is_active)(DriverConn *conn, const DriverDomain *dom, gboolean *active,
+                          GError **error);
+    gboolean (*is_persistent)(DriverConn *conn, const DriverDomain *dom, gboolean *persistent,
+                              GError **error);
+
+    /* ---- jobs */
+    /* *type is a DriverJobType; *params the job's statistics (libvirt's
+     * VIR_DOMAIN_JOB_* typed parameter names). */
+    gboolean (*get_job_stats)(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
+                              int *type, TypedParams **params, GError **error);
+    gboolean (*abort_job)(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
+                          GError **error);
+    gboolean (*migrate_set_max_speed)(DriverConn *conn, const DriverDomain *dom,
+                                      unsigned long long mib_per_s, unsigned int flags,
+                                      GError **error);
+    gboolean (*migrate_get_max_speed)(DriverConn *conn, const DriverDomain *dom,
+                                      unsigned long long *mib_per_s, unsigned int flags,
+                                      GError **error);
+    gboolean (*migrate_set_max_downtime)(DriverConn *conn, const DriverDomain *dom,
+                                         unsigned long long ms, unsigned int flags, GError **error);
+    gboolean (*migrate_get_max_downtime)(DriverConn *conn, const DriverDomain *dom,
+                                         unsigned long long *ms, unsigned int flags,
+                                         GError **error);
+    gboolean (*migrate_start_postcopy)(DriverConn *conn, const DriverDomain *dom,
+                                       unsigned int flags, GError **error);
+
+    /* ---- migration v3 with typed parameters (VIR_MIGRATE_PARAM_*).
+     * Cookies are opaque bytes to everybody but the two daemons. */
+    gboolean (*migrate_begin3)(DriverConn *conn, const DriverDomain *dom, const TypedParams *params,
+                               unsigned int flags, GBytes **cookie_out, char **xml_out,
+                               GError **error);
+    gboolean (*migrate_prepare3)(DriverConn *conn, const TypedParams *params, GBytes *cookie_in,
+                                 unsigned int flags, GBytes **cookie_out, char **uri_out,
+                                 GError **error);
+    gboolean (*migrate_prepare_tunnel3)(DriverConn *conn, DriverStream *stream,
+                                        const TypedParams *params, GBytes *cookie_in,
+                                        unsigned int flags, GBytes **cookie_out, GError **error);
+    /* dconnuri: NULL for a client-managed migration, the destination's URI
+     * for peer-to-peer. */
+    gboolean (*migrate_perform3)(DriverConn *conn, const DriverDomain *dom, const char *dconnuri,
+                                 const TypedParams *params, GBytes *cookie_in, unsigned int flags,
+                                 GBytes **cookie_out, GError **error);
+    /* Returns FALSE with an error when the guest was not started (the
+     * migration failed or was cancelled). */
+    gboolean (*migrate_finish3)(DriverConn *conn, const TypedParams *params, GBytes *cookie_in,
+                                unsigned int flags, gboolean cancelled, DriverDomain *dom,
+                                GBytes **cookie_out, GError **error);
+    gboolean (*migrate_confirm3)(DriverConn *conn, const DriverDomain *dom,
+                                 const TypedParams *params, GBytes *cookie_in, unsigned int flags,
+                                 gboolean cancelled, GError **error);
+
+    /* ---- events */
+    /* Returns a callback id (>= 0) or -1.  dom NULL: every domain. */
+    int (*event_register_lifecycle)(DriverConn *conn, const DriverDomain *dom, DriverLifecycleCb cb,
+                                    gpointer opaque, GDestroyNotify free_opaque, GError **error);
+    gboolean (*event_deregister)(DriverConn *conn, int callback_id, GError **error);
+};
+
+/* What every driver connection starts with; drivers embed it first. */
+struct _DriverConn {
+    const DriverOps *ops;
+    gint refs;
+    char *uri;
+};
+
+/* Fills the common part (refcount 1). */
+void driver_conn_init(DriverConn *conn, const DriverOps *ops, const char *uri);
+DriverConn *driver_conn_ref(DriverConn *conn);
+/* The last unref calls ops->close. */
+void driver_conn_unref(DriverConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DriverConn, driver_conn_unref)
+
+/* Reports that conn's driver lacks an operation; always FALSE. */
+gboolean driver_no_support(DriverConn *conn, const char *op, GError **error);
+
+void driver_domain_array_free(GArray *domains);
