@@ -1,0 +1,246 @@
+/*
+ * qemu_driver.h: the QEMU driver: domains, their QEMU processes, and the
+ * operations a libvirt user knows (virsh's names).
+ *
+ *     QemuDriverConfig cfg = QEMU_DRIVER_CONFIG_INIT;
+ *     cfg.root = "/tmp/ferry-test";               // NULL: the system paths
+ *     g_autoptr(QemuDriver) drv = qemu_driver_open(&cfg, error);
+ *     QemuDomainRef dom = QEMU_DOMAIN_REF_INIT;
+ *     if (!qemu_driver_define_xml(drv, xml, &dom, error) ||
+ *         !qemu_driver_domain_create(drv, dom.uuid, QEMU_DRIVER_START_PAUSED, 0, error))
+ *         ...
+ *     qemu_domain_ref_clear(&dom);
+ *     qemu_driver_close(drv);                     // running QEMUs keep running
+ *
+ * State on disk (ROOT is cfg.root, or "/" for the system paths):
+ *   ROOT/etc/ferry/qemu/NAME.xml          persistent definitions
+ *   ROOT/var/lib/ferry/qemu/caps/         the capabilities cache
+ *   ROOT/var/lib/ferry/qemu/domain-NAME/  QEMU's HOME (and XDG dirs)
+ *   ROOT/run/ferry/qemu/NAME.xml          status of a running domain
+ *   ROOT/run/ferry/qemu/NAME/             its QMP socket (qmp.sock) and the
+ *                                         process file (lease fd numbers
+ *                                         inside QEMU, autodestroy)
+ *   ROOT/var/log/ferry/qemu/NAME.log      QEMU's command line and stderr
+ *
+ * Domains are named by their UUID (16 raw bytes, as on libvirt's wire) in
+ * every operation; the lookups turn a name or an id into one.
+ *
+ * Lifetime of QEMU: QEMU runs in its own session and outlives the driver.
+ * qemu_driver_close() leaves running domains running, and a later
+ * qemu_driver_open() on the same root reconnects to them (status XML, QMP
+ * socket, pidfd, lease fds).  Exception: domains started with
+ * QEMU_DRIVER_START_AUTODESTROY are destroyed by close, because they live
+ * only as long as the connection that started them and every connection
+ * ends with the daemon (libvirt's daemon kills them the same way when its
+ * clients are closed at shutdown).  One found by reconnect (a daemon that
+ * died without closing) is destroyed then, for the same reason.
+ *
+ * Errors (docs/errors.md), domain FERRY_FROM_DRIVER or FERRY_FROM_QEMU:
+ *   FERRY_ERR_NO_DOMAIN          no domain with that name/uuid/id
+ *   FERRY_ERR_OPERATION_INVALID  "domain 'web1' is not running", "... is
+ *                                already running", "... is not paused"
+ *   FERRY_ERR_DOMAIN_EXISTS      define/create clashing with another domain
+ *   FERRY_ERR_OPERATION_FAILED   QEMU failed to start (its log's tail is
+ *                                in the message) or a QMP command failed
+ *   FERRY_ERR_OPERATION_DENIED   a disk lease is held by another domain
+ *   FERRY_ERR_OPERATION_TIMEOUT  a job or QEMU did not answer in time; the
+ *                                guest did not shut down in time
+ *   FERRY_ERR_NO_SUPPORT         what ferry cannot run yet (interfaces)
+ *
+ * Threads: every function may be called from any worker thread (never the
+ * I/O thread), concurrently; each takes the right job on the domain.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "conf/domain_conf.h"
+#include "driver/domain_job.h"
+#include "util/uuid.h"
+
+typedef struct _QemuDriver QemuDriver;
+
+typedef enum {
+    QEMU_DRIVER_ACCEL_AUTO, /* <domain type='kvm'>: kvm if usable, else tcg;
+                             * type='qemu': tcg */
+    QEMU_DRIVER_ACCEL_KVM, /* always kvm */
+    QEMU_DRIVER_ACCEL_TCG, /* always tcg */
+    QEMU_DRIVER_ACCEL_LAST
+} QemuDriverAccel;
+
+const char *qemu_driver_accel_to_string(QemuDriverAccel accel);
+int qemu_driver_accel_from_string(const char *str);
+
+typedef struct {
+    /* Everything under this directory (created); NULL: the system paths. */
+    const char *root;
+    /* The QEMU binary for domains without <emulator>; NULL:
+     * QEMU_SYSTEM_X86_64. */
+    const char *qemu_binary;
+    /* The lock manager ("nop" when NULL) and lockd's lease directory. */
+    const char *lock_manager;
+    const char *lease_dir;
+    /* The host's identity (injected by tests); NULL host_uuid: all zero,
+     * NULL hostname: g_get_host_name(). */
+    const unsigned char *host_uuid;
+    const char *hostname;
+    QemuDriverAccel accel;
+    /* Caps cache directory; NULL: ROOT/var/lib/ferry/qemu/caps. */
+    const char *caps_dir;
+    /* Bounds (ms; <= 0: the defaults below). */
+    int start_timeout_ms; /* QMP greeting after spawn */
+    int kill_grace_ms; /* SIGTERM -> SIGKILL */
+    int monitor_timeout_ms; /* each QMP command */
+} QemuDriverConfig;
+
+#define QEMU_DRIVER_CONFIG_INIT \
+    { \
+        .accel = QEMU_DRIVER_ACCEL_AUTO \
+    }
+#define QEMU_DRIVER_START_TIMEOUT_MS 30000
+#define QEMU_DRIVER_KILL_GRACE_MS 5000
+
+/* Creates the directories, starts (counts one more user of) the I/O
+ * thread, loads the persistent definitions, then the status XML of the
+ * domains that ran, and reconnects to their QEMUs (a QEMU that is gone
+ * leaves its domain shut off, reason "crashed"). */
+QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error);
+/* Stops watching QEMUs and closes the monitors; running domains keep
+ * running (autodestroy ones excepted, see above).  NULL is fine. */
+void qemu_driver_close(QemuDriver *drv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDriver, qemu_driver_close)
+
+/* Borrowed, for the migration code and the daemon. */
+const char *qemu_driver_get_root(QemuDriver *drv); /* NULL: system paths */
+const char *qemu_driver_get_hostname(QemuDriver *drv);
+const unsigned char *qemu_driver_get_host_uuid(QemuDriver *drv);
+/* The domain list (for the migration code). */
+struct _DomainList;
+struct _DomainList *qemu_driver_get_domains(QemuDriver *drv);
+/* ROOT/var/log/ferry/qemu/NAME.log (new string). */
+char *qemu_driver_get_log_path(QemuDriver *drv, const char *name);
+
+/* ---------------------------------------------------------------- lookups */
+
+/* What names a domain to a client (libvirt's virDomainPtr): name, uuid and
+ * id (-1 when not running). */
+typedef struct {
+    char *name;
+    unsigned char uuid[FERRY_UUID_BUFLEN];
+    int id;
+} QemuDomainRef;
+
+#define QEMU_DOMAIN_REF_INIT \
+    { \
+        .id = -1 \
+    }
+void qemu_domain_ref_clear(QemuDomainRef *ref);
+
+gboolean qemu_driver_lookup_by_name(QemuDriver *drv, const char *name, QemuDomainRef *ref,
+                                    GError **error);
+gboolean qemu_driver_lookup_by_uuid(QemuDriver *drv, const unsigned char *uuid, QemuDomainRef *ref,
+                                    GError **error);
+gboolean qemu_driver_lookup_by_id(QemuDriver *drv, int id, QemuDomainRef *ref, GError **error);
+
+/* Sorted names of the domains matching filter (DomainListFilter from
+ * domain_obj.h; DOMAIN_LIST_ACTIVE | DOMAIN_LIST_INACTIVE is `list --all`). */
+GStrv qemu_driver_list_names(QemuDriver *drv, unsigned int filter);
+/* The ids of the running domains, ascending (GArray of int). */
+GArray *qemu_driver_list_ids(QemuDriver *drv);
+guint qemu_driver_count(QemuDriver *drv, unsigned int filter);
+
+/* ---------------------------------------------------------------- definitions */
+
+/* Defines (or redefines) a persistent domain from XML.  Redefining a
+ * running domain sets the definition of its next boot.  ref (may be NULL)
+ * receives the domain. */
+gboolean qemu_driver_define_xml(QemuDriver *drv, const char *xml, QemuDomainRef *ref,
+                                GError **error);
+/* Forgets the persistent definition; a running domain becomes transient
+ * (it goes away when it stops). */
+gboolean qemu_driver_undefine(QemuDriver *drv, const unsigned char *uuid, GError **error);
+
+/* ---------------------------------------------------------------- lifecycle */
+
+/* Start flags, libvirt's numbers (VIR_DOMAIN_START_*). */
+typedef enum {
+    QEMU_DRIVER_START_PAUSED = 1 << 0,
+    QEMU_DRIVER_START_AUTODESTROY = 1 << 1, /* destroyed when conn closes */
+} QemuDriverStartFlags;
+
+/* Starts a defined domain.  conn is the connection for AUTODESTROY. */
+gboolean qemu_driver_domain_create(QemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                                   guint64 conn, GError **error);
+/* Starts a transient domain from XML (or an inactive persistent one with
+ * the same name and uuid, with this definition until it stops). */
+gboolean qemu_driver_create_xml(QemuDriver *drv, const char *xml, unsigned int flags, guint64 conn,
+                                QemuDomainRef *ref, GError **error);
+/* Kills QEMU (SIGTERM, then SIGKILL after the grace period): shut off,
+ * reason "destroyed". */
+gboolean qemu_driver_domain_destroy(QemuDriver *drv, const unsigned char *uuid, GError **error);
+/* Asks the guest to power off (ACPI power button: system_powerdown).  The
+ * domain becomes shut off (reason "shutdown") when QEMU exits. */
+gboolean qemu_driver_domain_shutdown(QemuDriver *drv, const unsigned char *uuid, GError **error);
+/* The same, then waits up to timeout_ms for the domain to shut off:
+ * FERRY_ERR_OPERATION_TIMEOUT when the guest did not (it keeps running). */
+gboolean qemu_driver_domain_shutdown_wait(QemuDriver *drv, const unsigned char *uuid,
+                                          int timeout_ms, GError **error);
+/* Pauses the vCPUs (QMP stop; the disk leases are released) and resumes
+ * them (leases acquired again; QMP cont). */
+gboolean qemu_driver_domain_suspend(QemuDriver *drv, const unsigned char *uuid, GError **error);
+gboolean qemu_driver_domain_resume(QemuDriver *drv, const unsigned char *uuid, GError **error);
+
+/* Waits (up to timeout_ms) until the domain is no longer running: for
+ * tests and for callers that killed QEMU some other way.  TRUE when it is
+ * shut off (or gone). */
+gboolean qemu_driver_domain_wait_inactive(QemuDriver *drv, const unsigned char *uuid,
+                                          int timeout_ms, GError **error);
+
+/* The daemon's client connection conn closed: its autodestroy domains are
+ * destroyed.  Returns how many. */
+guint qemu_driver_connection_closed(QemuDriver *drv, guint64 conn);
+
+/* ---------------------------------------------------------------- state */
+
+/* The state and its reason (a string such as "booted"; NULL: unknown), as
+ * `domstate --reason` shows them.  *reason is a new string. */
+gboolean qemu_driver_domain_get_state(QemuDriver *drv, const unsigned char *uuid,
+                                      DomainState *state, char **reason, GError **error);
+
+/* libvirt's reason number (virDomainRunningReason, virDomainPausedReason,
+ * virDomainShutoffReason, ...) for a state and reason string: 0 (unknown)
+ * for NULL or a string libvirt has no number for. */
+int qemu_driver_state_reason_to_number(DomainState state, const char *reason);
+/* The reverse: NULL for 0 or an unknown number (static string). */
+const char *qemu_driver_state_reason_from_number(DomainState state, int number);
+
+/* What `dominfo` shows (libvirt's virDomainInfo). */
+typedef struct {
+    DomainState state;
+    unsigned long long max_mem_kib;
+    unsigned long long memory_kib;
+    unsigned int vcpus;
+    unsigned long long cpu_time_ns; /* QEMU's user + system time; 0 when off */
+} QemuDomainInfo;
+
+gboolean qemu_driver_domain_get_info(QemuDriver *drv, const unsigned char *uuid,
+                                     QemuDomainInfo *info, GError **error);
+
+/* dumpxml flags, libvirt's numbers (VIR_DOMAIN_XML_*). */
+typedef enum {
+    QEMU_DRIVER_XML_SECURE = 1 << 0,
+    QEMU_DRIVER_XML_INACTIVE = 1 << 1,
+    QEMU_DRIVER_XML_MIGRATABLE = 1 << 3,
+} QemuDriverXmlFlags;
+
+char *qemu_driver_domain_get_xml(QemuDriver *drv, const unsigned char *uuid, unsigned int flags,
+                                 GError **error);
+
+/* domjobinfo [--completed] and domjobabort. */
+gboolean qemu_driver_domain_get_job_info(QemuDriver *drv, const unsigned char *uuid,
+                                         gboolean completed, DomainJobInfo *info, GError **error);
+gboolean qemu_driver_domain_abort_job(QemuDriver *drv, const unsigned char *uuid, GError **error);
+
+/* *persistent: the domain has a persistent definition. */
+gboolean qemu_driver_domain_is_persistent(QemuDriver *drv, const unsigned char *uuid,
+                                          gboolean *persistent, GError **error);

@@ -1,0 +1,58 @@
+/*
+ * qemu_driver_priv.h: what the QEMU driver's files share (qemu_driver.c,
+ * qemu_driver_domain.c, qemu_process.c, qemu_process_reconnect.c).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "driver/autokill.h"
+#include "driver/domain_obj.h"
+#include "driver/lock_manager.h"
+#include "driver/qemu_capabilities.h"
+#include "driver/qemu_driver.h"
+
+struct _QemuDriver {
+    char *root; /* NULL: system paths */
+    char *config_dir; /* ROOT/etc/ferry/qemu */
+    char *lib_dir; /* ROOT/var/lib/ferry/qemu */
+    char *caps_dir;
+    char *state_dir; /* ROOT/run/ferry/qemu */
+    char *log_dir; /* ROOT/var/log/ferry/qemu */
+    char *qemu_binary;
+    char *hostname;
+    unsigned char host_uuid[FERRY_UUID_BUFLEN];
+    QemuDriverAccel accel;
+    int start_timeout_ms;
+    int kill_grace_ms;
+    int monitor_timeout_ms;
+
+    DomainList *domains;
+    QemuCapsCache *caps;
+    LockManager *lockmgr;
+    Autokill *autokill;
+    /* Runs QEMU events (STOP, RESUME, SHUTDOWN, exit) off the I/O thread. */
+    GThreadPool *events;
+    gboolean iothread_started;
+    int lock_fd; /* ROOT/run/ferry/qemu/driver.lock, flock()ed: one driver per root */
+    /* Graphics ports chosen for autoport domains (so that two starts never
+     * pick the same one), guarded by ports_lock. */
+    GMutex ports_lock;
+    GHashTable *ports; /* GINT_TO_POINTER(port) set */
+};
+
+/* Reserves the first port in [min, max] that is neither reserved nor
+ * bound on addr; -1 when none is free. */
+int qemu_driver_reserve_port(QemuDriver *drv, const char *addr, int min, int max);
+/* Marks a port taken (reconnect) or free again (stop, failed start). */
+void qemu_driver_claim_port(QemuDriver *drv, int port);
+void qemu_driver_release_port(QemuDriver *drv, int port);
+
+/* ROOT/run/ferry/qemu/NAME (the QMP socket and the process file). */
+char *qemu_driver_run_dir(QemuDriver *drv, const char *name);
+/* ROOT/var/lib/ferry/qemu/domain-NAME (QEMU's HOME). */
+char *qemu_driver_domain_dir(QemuDriver *drv, const char *name);
+
+/* obj locked, inactive, transient: removes it from the list (returns with
+ * obj still locked). */
+void qemu_driver_remove_inactive(QemuDriver *drv, DomainObj *obj);

@@ -1,0 +1,128 @@
+/*
+ * qemu_process.h: one QEMU process per running domain: start, stop,
+ * events, suspend and resume, detach and reconnect.
+ *
+ * The per-domain QemuProcess is the domain object's private data
+ * (domain_obj_set_private) while it runs; the QMP monitor sits in the
+ * object's monitor slot.  Every function here expects the object locked
+ * and, where it says so, a job held by the caller.
+ *
+ * Events.  The monitor's callbacks and the pidfd watch run on the I/O
+ * thread and only queue what happened; the driver's worker pool handles
+ * the queue of each process in order, taking the domain lock (and, for an
+ * exit, a DESTROY job):
+ *   STOP / RESUME   state paused (reason "unknown" unless an API call set
+ *                   it) / running ("unpaused"), saved in the status XML;
+ *   SHUTDOWN        remembered: the exit that follows is a "shutdown";
+ *   exit (pidfd)    QEMU reaped, leases released, status deleted, shut off
+ *                   with reason "destroyed" (ferry killed it), "shutdown"
+ *                   (a SHUTDOWN event came first: the guest powered off, or
+ *                   someone sent QEMU SIGTERM or QMP quit, as libvirt
+ *                   counts it) or "crashed" (no SHUTDOWN: SIGKILL, a
+ *                   crash), autokill entries dropped,
+ *                   transient domains removed.
+ * An exit found for a process that is no longer the domain's (destroy got
+ * there first) is ignored.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "driver/domain_obj.h"
+#include "driver/qemu_driver.h"
+
+typedef struct _QemuProcess QemuProcess;
+
+typedef enum {
+    QEMU_PROCESS_START_PAUSED = 1 << 0,
+    QEMU_PROCESS_START_AUTODESTROY = 1 << 1,
+} QemuProcessStartFlags;
+
+/* Starts QEMU for an inactive domain (obj locked, MODIFY job held): caps,
+ * accelerator, machine type made canonical in the running definition,
+ * leases acquired (registered only when paused), QEMU spawned with its
+ * QMP socket already listening, its log in ROOT/var/log/ferry/qemu, the
+ * monitor connected, the CPUs started unless paused, the status written.
+ * With AUTODESTROY the domain is destroyed when conn closes.  On failure
+ * no QEMU is left, the leases are released and the domain is inactive
+ * with its previous state (the caller removes a transient one); the first
+ * error is reported, with the tail of QEMU's log when QEMU exited. */
+gboolean qemu_process_start(QemuDriver *drv, DomainObj *obj, unsigned int flags, guint64 conn,
+                            GError **error);
+
+/* The same for the destination of a migration: QEMU starts with
+ * "-incoming INCOMING" ("defer": migrate-incoming comes later over QMP),
+ * its CPUs stay stopped (state paused, reason "migration"), its leases
+ * are registered but not acquired (Finish acquires them). */
+gboolean qemu_process_start_incoming(QemuDriver *drv, DomainObj *obj, const char *incoming,
+                                     unsigned int flags, guint64 conn, GError **error);
+
+/* Sends sig to QEMU now, without waiting (destroy's first step, so that a
+ * job stuck on the monitor ends).  Marks the process as being destroyed. */
+void qemu_process_kill_early(DomainObj *obj, int sig);
+
+/* Stops a running domain (obj locked, DESTROY job held): QEMU killed
+ * (SIGTERM, SIGKILL after the grace period) and reaped, monitor closed,
+ * leases released, status deleted, shut off with reason, autokill entries
+ * dropped.  Does not remove a transient domain (the caller does, through
+ * qemu_driver_remove_inactive). */
+void qemu_process_stop(QemuDriver *drv, DomainObj *obj, const char *reason);
+
+/* The driver closes: stops watching and closes the monitor; QEMU keeps
+ * running and keeps its leases (obj locked). */
+void qemu_process_detach(QemuDriver *drv, DomainObj *obj);
+
+/* Reconnects to the QEMU of a domain loaded from its status XML (obj
+ * locked, no job): checks that the pid is still that QEMU, reconnects the
+ * monitor, refreshes the state, adopts the lease fds and watches the
+ * pidfd.  A QEMU that is gone leaves the domain shut off ("crashed"); one
+ * that cannot be controlled, or whose start never completed (state
+ * paused, "starting-up": its caller got no answer), is killed ("failed").  FALSE when the domain
+ * is no longer running afterwards (the caller removes a transient one). */
+gboolean qemu_process_reconnect(QemuDriver *drv, DomainObj *obj);
+
+/* Suspend and resume (obj locked, MODIFY job held, running). */
+gboolean qemu_process_suspend(QemuDriver *drv, DomainObj *obj, GError **error);
+gboolean qemu_process_resume(QemuDriver *drv, DomainObj *obj, GError **error);
+/* system_powerdown (obj locked, MODIFY job held, running). */
+gboolean qemu_process_powerdown(QemuDriver *drv, DomainObj *obj, GError **error);
+
+/* The domain's process (NULL when not running here): for identity checks. */
+QemuProcess *qemu_process_get(DomainObj *obj);
+/* TRUE when the domain was started with AUTODESTROY. */
+gboolean qemu_process_is_autodestroy(QemuProcess *proc);
+/* User + system CPU time of QEMU in ns (0 when unknown). */
+unsigned long long qemu_process_cpu_time_ns(QemuProcess *proc);
+
+/* ---- shared by qemu_process.c and qemu_process_reconnect.c */
+
+/* A new process record for a domain (refcounted; the domain's priv holds
+ * one reference). */
+QemuProcess *qemu_process_new(QemuDriver *drv, DomainObj *obj);
+QemuProcess *qemu_process_ref(QemuProcess *proc);
+void qemu_process_unref(QemuProcess *proc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuProcess, qemu_process_unref)
+
+/* Opens the monitor at path, on proc's callbacks (obj locked, a job held:
+ * the lock is dropped meanwhile), and puts it in the object's slot. */
+gboolean qemu_process_connect_monitor(QemuDriver *drv, DomainObj *obj, QemuProcess *proc,
+                                      const char *path, int timeout_ms, GError **error);
+/* Watches proc's pidfd on the I/O thread. */
+void qemu_process_watch(QemuProcess *proc);
+/* The process file ROOT/run/ferry/qemu/NAME/process: lease fd numbers
+ * inside QEMU and the autodestroy flag. */
+gboolean qemu_process_write_file(QemuDriver *drv, DomainObj *obj, QemuProcess *proc,
+                                 GError **error);
+/* Reconnect's side of the record: pidfd (taken) and the process file's
+ * content. */
+void qemu_process_set_pidfd(QemuProcess *proc, int pidfd, gint64 pid);
+gboolean qemu_process_read_file(QemuDriver *drv, DomainObj *obj, QemuProcess *proc, GError **error);
+/* Adopts the leases recorded in the process file (held: the domain runs). */
+gboolean qemu_process_adopt_leases(QemuDriver *drv, DomainObj *obj, QemuProcess *proc,
+                                   gboolean held, GError **error);
+
+/* Marks the autoport graphics ports of a running definition as taken. */
+void qemu_process_claim_ports(QemuDriver *drv, const DomainDef *def);
+
+/* The driver's event pool function (data: a QemuProcess reference). */
+void qemu_process_event_worker(gpointer data, gpointer user_data);
