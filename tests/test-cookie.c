@@ -14,9 +14,6 @@
 #include <config.h>
 
 #include <string.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #define FERRY_ERROR_DOMAIN FERRY_FROM_COOKIE
 #define FERRY_LOG_MODULE "tests.cookie"
@@ -25,18 +22,12 @@
 #include "util/log.h"
 #include "conf/xmlutil.h"
 #include "conf/cookie.h"
+#include "testutils.h"
 
 #define LOCAL_UUID "cccccccc-0000-4000-8000-00000000000c"
 #define CAPTURE_UUID "11111111-0000-4000-8000-000000000256"
 
 static CookieHost local_host;
-
-static char *data_dir(void)
-{
-    const char *top = g_getenv("FERRY_TOP_SRCDIR");
-
-    return g_build_filename(top && *top ? top : FERRY_TOP_SRCDIR, "tests", "data", "cookie", NULL);
-}
 
 static void make_host(CookieHost *host, const char *hostname, const char *uuid)
 {
@@ -73,65 +64,26 @@ static void assert_round_trip(const char *text)
     g_assert_cmpstr(text, ==, text2);
 }
 
-static void assert_error(const GError *err, const char *expected)
-{
-    g_assert_nonnull(err);
-    if (!strstr(err->message, expected))
-        g_error("message '%s' lacks '%s'", err->message, expected);
-}
-
-/* Prints `diff -u expected actual` (or both texts when diff is missing). */
-static void show_diff(const char *expected_path, const char *actual)
-{
-    g_autofree char *tmp = NULL;
-    g_autofree char *out = NULL;
-    int fd = g_file_open_tmp("test-cookie-XXXXXX.xml", &tmp, NULL);
-
-    if (fd >= 0) {
-        close(fd);
-        if (g_file_set_contents(tmp, actual, -1, NULL)) {
-            const char *argv[] = { "diff", "-u", expected_path, tmp, NULL };
-
-            g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
-                         NULL, NULL);
-        }
-        g_unlink(tmp);
-    }
-    if (out && *out)
-        g_test_message("%s differs:\n%s", expected_path, out);
-    else
-        g_test_message("%s differs; got:\n%s", expected_path, actual);
-}
-
 static void test_file(gconstpointer data)
 {
     const char *name = data;
-    g_autofree char *dir = data_dir();
-    g_autofree char *base = g_build_filename(dir, name, NULL);
-    g_autofree char *in_path = g_strconcat(base, ".xml", NULL);
-    g_autofree char *err_path = g_strconcat(base, ".err", NULL);
-    g_autofree char *out_path = g_strconcat(base, ".out.xml", NULL);
-    g_autofree char *input = NULL;
-    gsize len = 0;
+    g_autofree char *in_name = g_strconcat(name, ".xml", NULL);
+    g_autofree char *out_name = g_strconcat(name, ".out.xml", NULL);
+    g_autofree char *input = test_data_read_required("cookie", in_name);
+    g_autofree char *expected = test_data_expected_error("cookie", name);
+    gsize len = strlen(input);
     g_autoptr(GError) err = NULL;
-
-    g_assert_true(g_file_get_contents(in_path, &input, &len, &err));
-    g_assert_no_error(err);
 
     /* What came off the wire has no NUL after it: give exactly len bytes. */
     g_autofree char *bytes = g_memdup2(input, len);
     g_autoptr(MigrationCookie) cookie = cookie_parse(bytes, len, &local_host, &err);
 
-    if (g_file_test(err_path, G_FILE_TEST_EXISTS)) {
-        g_autofree char *expected = NULL;
-
-        g_assert_true(g_file_get_contents(err_path, &expected, NULL, NULL));
-        g_strstrip(expected);
+    if (expected) {
         g_assert_null(cookie);
         g_assert_nonnull(err);
         g_test_message("%s: %s", name, err->message);
         g_assert_true(err->domain == ferry_error_quark(FERRY_FROM_COOKIE));
-        assert_error(err, expected);
+        test_assert_error_contains(err, expected);
         g_assert_true(g_str_has_prefix(err->message, "migration cookie"));
         return;
     }
@@ -140,49 +92,22 @@ static void test_file(gconstpointer data)
     g_assert_nonnull(cookie);
     g_autofree char *actual = format_ok(cookie);
 
-    if (g_strcmp0(g_getenv("FERRY_TEST_REGENERATE"), "1") == 0) {
-        g_assert_true(g_file_set_contents(out_path, actual, -1, &err));
-        g_assert_no_error(err);
-    }
-    g_autofree char *expected = NULL;
-    if (!g_file_get_contents(out_path, &expected, NULL, &err))
-        g_error("%s: %s (FERRY_TEST_REGENERATE=1 writes it)", out_path, err->message);
-    if (!g_str_equal(expected, actual)) {
-        show_diff(out_path, actual);
-        g_assert_cmpstr(actual, ==, expected);
-    }
+    if (!test_compare_golden("cookie", out_name, actual))
+        return;
     assert_round_trip(actual);
-}
-
-static gint compare_names(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Registers /cookie/file/NAME for every NAME.xml (not NAME.out.xml). */
 static void add_file_tests(guint *n_valid, guint *n_invalid)
 {
-    g_autofree char *dir = data_dir();
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GDir) gdir = g_dir_open(dir, 0, &err);
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    const char *entry;
-
-    if (!gdir)
-        g_error("%s", err->message);
-    while ((entry = g_dir_read_name(gdir))) {
-        if (g_str_has_suffix(entry, ".xml") && !g_str_has_suffix(entry, ".out.xml"))
-            g_ptr_array_add(names, g_strndup(entry, strlen(entry) - strlen(".xml")));
-    }
-    g_ptr_array_sort(names, compare_names);
+    g_autoptr(GPtrArray) names = test_data_list("cookie", ".xml");
 
     for (guint i = 0; i < names->len; i++) {
         const char *name = g_ptr_array_index(names, i);
         g_autofree char *err_name = g_strconcat(name, ".err", NULL);
-        g_autofree char *err_path = g_build_filename(dir, err_name, NULL);
         g_autofree char *path = g_strconcat("/cookie/file/", name, NULL);
 
-        if (g_file_test(err_path, G_FILE_TEST_EXISTS))
+        if (test_data_exists("cookie", err_name))
             (*n_invalid)++;
         else
             (*n_valid)++;
@@ -203,13 +128,10 @@ static void test_file_count(void)
 /* The four cookies libvirt 9.0 sent, read field by field. */
 static void test_libvirt_captures(void)
 {
-    g_autofree char *dir = data_dir();
-    g_autofree char *path = g_build_filename(dir, "libvirt-begin3.xml", NULL);
-    g_autofree char *text = NULL;
+    g_autofree char *text = test_data_read_required("cookie", "libvirt-begin3.xml");
     g_autoptr(GError) err = NULL;
     unsigned char uuid[FERRY_UUID_BUFLEN];
 
-    g_assert_true(g_file_get_contents(path, &text, NULL, &err));
     g_autoptr(MigrationCookie) begin = parse_str(text, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(begin->name, ==, "zero256");
@@ -234,9 +156,7 @@ static void test_libvirt_captures(void)
     g_assert_no_error(err);
 
     g_clear_pointer(&text, g_free);
-    g_clear_pointer(&path, g_free);
-    path = g_build_filename(dir, "libvirt-finish3.xml", NULL);
-    g_assert_true(g_file_get_contents(path, &text, NULL, &err));
+    text = test_data_read_required("cookie", "libvirt-finish3.xml");
     g_autoptr(MigrationCookie) finish = parse_str(text, &err);
     g_assert_no_error(err);
     g_assert_cmpuint(finish->flags, ==, COOKIE_FLAG(COOKIE_FEATURE_STATISTICS));
@@ -262,7 +182,7 @@ static void test_setters(void)
 
     /* Nothing to format without an identity. */
     g_assert_null(cookie_format(cookie, &err));
-    assert_error(err, "cannot format a cookie without a domain name");
+    test_assert_error_contains(err, "cannot format a cookie without a domain name");
     g_clear_error(&err);
 
     g_assert_cmpint(cookie_set_identity(cookie, "web <1> & 'x'", uuid, &src, &err), ==, 0);
@@ -517,7 +437,7 @@ static void test_setters_refused(void)
 
         g_test_message("case: %s", cases[i].name);
         g_assert_cmpint(cases[i].run(cookie, &err), ==, -1);
-        assert_error(err, cases[i].error);
+        test_assert_error_contains(err, cases[i].error);
         g_assert_true(g_str_has_prefix(err->message, "migration cookie: "));
         g_assert_true(g_utf8_validate(err->message, -1, NULL));
     }
@@ -549,20 +469,20 @@ static void test_wire_bytes(void)
 
     /* Only the first 20 bytes count. */
     g_assert_null(cookie_parse(minimal, 20, NULL, &err));
-    assert_error(err, "malformed XML");
+    test_assert_error_contains(err, "malformed XML");
     g_clear_error(&err);
 
     g_autofree char *inner = g_strdup(minimal);
     inner[10] = '\0';
     g_assert_null(cookie_parse(inner, len, NULL, &err));
-    assert_error(err, "migration cookie: a NUL byte at offset 10");
+    test_assert_error_contains(err, "migration cookie: a NUL byte at offset 10");
     g_clear_error(&err);
 
     g_assert_null(cookie_parse("", 1, NULL, &err));
-    assert_error(err, "migration cookie: empty");
+    test_assert_error_contains(err, "migration cookie: empty");
     g_clear_error(&err);
     g_assert_null(cookie_parse(NULL, 0, NULL, &err));
-    assert_error(err, "migration cookie: empty");
+    test_assert_error_contains(err, "migration cookie: empty");
 }
 
 static char *cookie_with_filler(size_t filler, gboolean with_domain)
@@ -593,7 +513,8 @@ static void test_size_limits(void)
     g_autofree char *big = cookie_with_filler(COOKIE_MAX_SIZE, FALSE);
     g_assert_null(parse_str(big, &err));
     g_assert_cmpint(err->code, ==, FERRY_ERR_OVERFLOW);
-    assert_error(err, "larger than the limit of 16384 bytes for a cookie without a <domain>");
+    test_assert_error_contains(
+        err, "larger than the limit of 16384 bytes for a cookie without a <domain>");
     g_clear_error(&err);
 
     /* With a <domain>, 1 MiB. */
@@ -608,7 +529,7 @@ static void test_size_limits(void)
     g_autofree char *huge = cookie_with_filler(COOKIE_MAX_SIZE_PERSISTENT, TRUE);
     g_assert_null(parse_str(huge, &err));
     g_assert_cmpint(err->code, ==, FERRY_ERR_OVERFLOW);
-    assert_error(err, "larger than the limit of 1048576 bytes");
+    test_assert_error_contains(err, "larger than the limit of 1048576 bytes");
     g_clear_error(&err);
 
     /* Formatting refuses what the peer would refuse. */
@@ -630,7 +551,7 @@ static void test_size_limits(void)
     g_assert_no_error(err);
     g_assert_null(cookie_format(cookie, &err));
     g_assert_cmpint(err->code, ==, FERRY_ERR_OVERFLOW);
-    assert_error(err, "larger than the limit of 16384 bytes");
+    test_assert_error_contains(err, "larger than the limit of 16384 bytes");
 }
 
 static void test_identity(void)
@@ -672,7 +593,7 @@ static void test_identity(void)
 
     /* Parsing does the same check, unless the caller passes no host. */
     g_assert_null(cookie_parse(minimal, strlen(minimal), &host_a, &err));
-    assert_error(err, "equals ours (migrating to the same host)");
+    test_assert_error_contains(err, "equals ours (migrating to the same host)");
     g_clear_error(&err);
     g_autoptr(MigrationCookie) allowed = cookie_parse(minimal, strlen(minimal), NULL, &err);
     g_assert_no_error(err);

@@ -6,7 +6,8 @@
  *   valid/NAME.conf     loads; NAME.dump is daemon_config_dump() of the result
  *   invalid/NAME.conf   is refused; NAME.err is the message, its directory cut
  *   defaults.dump       daemon_config_dump() of the defaults
- * FERRY_TEST_REGENERATE_OUTPUT=1 rewrites the .dump and .err files.
+ * FERRY_TEST_REGENERATE=1 (or FERRY_TEST_REGENERATE_OUTPUT=1) rewrites the
+ * .dump and .err files.
  */
 #include <config.h>
 
@@ -21,16 +22,9 @@
 #include "conf/daemon_config.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "testutils.h"
 
-static char *data_dir; /* tests/data/config */
 static char *example_path; /* daemon/ferryd.conf */
-
-static gboolean regenerate(void)
-{
-    const char *env = g_getenv("FERRY_TEST_REGENERATE_OUTPUT");
-
-    return env && g_str_equal(env, "1");
-}
 
 static char *read_text(const char *path)
 {
@@ -40,37 +34,6 @@ static char *read_text(const char *path)
     if (!g_file_get_contents(path, &text, NULL, &err))
         g_error("%s", err->message);
     return text;
-}
-
-/* Names the first line where actual differs from expected. */
-static void assert_text_equal(const char *what, const char *expected, const char *actual)
-{
-    if (g_str_equal(expected, actual))
-        return;
-    g_auto(GStrv) exp_lines = g_strsplit(expected, "\n", -1);
-    g_auto(GStrv) act_lines = g_strsplit(actual, "\n", -1);
-    for (guint i = 0;; i++) {
-        if (!exp_lines[i] || !act_lines[i] || !g_str_equal(exp_lines[i], act_lines[i]))
-            g_error("%s: line %u differs:\n-%s\n+%s", what, i + 1,
-                    exp_lines[i] ? exp_lines[i] : "(end)", act_lines[i] ? act_lines[i] : "(end)");
-    }
-}
-
-/* Compares text with the golden file, or rewrites the golden file when
- * FERRY_TEST_REGENERATE_OUTPUT=1. */
-static void assert_golden(const char *path, const char *actual)
-{
-    if (regenerate()) {
-        g_autoptr(GError) err = NULL;
-
-        if (!g_file_set_contents(path, actual, -1, &err))
-            g_error("%s", err->message);
-        return;
-    }
-    g_autofree char *expected = read_text(path);
-    g_autofree char *what =
-        g_strdup_printf("%s (FERRY_TEST_REGENERATE_OUTPUT=1 rewrites it)", path);
-    assert_text_equal(what, expected, actual);
 }
 
 static char *defaults_dump(void)
@@ -121,24 +84,25 @@ static void test_defaults(void)
     g_assert_null(cfg->state_root);
 
     g_autofree char *dump = daemon_config_dump(cfg);
-    g_autofree char *golden = g_build_filename(data_dir, "defaults.dump", NULL);
-    assert_golden(golden, dump);
+    test_compare_golden("config", "defaults.dump", dump);
 }
 
 /* ------------------------------------------------------------ data files */
 
+/* data: "valid/NAME", NAME.conf and NAME.dump under tests/data/config */
 static void test_valid_file(gconstpointer data)
 {
-    const char *path = data;
+    const char *stem = data;
+    g_autofree char *conf = g_strconcat(stem, ".conf", NULL);
+    g_autofree char *path = test_data_path("config", conf);
     g_autoptr(GError) err = NULL;
     g_autoptr(DaemonConfig) cfg = daemon_config_new_defaults();
 
     if (!daemon_config_load_file(cfg, path, &err))
         g_error("%s", err->message);
     g_autofree char *dump = daemon_config_dump(cfg);
-    g_autofree char *base = g_strndup(path, strlen(path) - strlen(".conf"));
-    g_autofree char *golden = g_strconcat(base, ".dump", NULL);
-    assert_golden(golden, dump);
+    g_autofree char *golden = g_strconcat(stem, ".dump", NULL);
+    test_compare_golden("config", golden, dump);
 
     /* The dump loads back to an equal config. */
     g_autoptr(DaemonConfig) again = daemon_config_new_defaults();
@@ -147,9 +111,12 @@ static void test_valid_file(gconstpointer data)
     g_assert_true(daemon_config_equal(cfg, again));
 }
 
+/* data: "invalid/NAME", NAME.conf and NAME.err under tests/data/config */
 static void test_invalid_file(gconstpointer data)
 {
-    const char *path = data;
+    const char *stem = data;
+    g_autofree char *conf = g_strconcat(stem, ".conf", NULL);
+    g_autofree char *path = test_data_path("config", conf);
     g_autoptr(GError) err = NULL;
     g_autoptr(DaemonConfig) cfg = daemon_config_new_defaults();
     g_autofree char *before = daemon_config_dump(cfg);
@@ -164,43 +131,26 @@ static void test_invalid_file(gconstpointer data)
     g_autofree char *prefix = g_strconcat(dir, "/", NULL);
     g_assert_true(g_str_has_prefix(err->message, prefix));
     g_autofree char *msg = g_strconcat(err->message + strlen(prefix), "\n", NULL);
-    g_autofree char *base = g_strndup(path, strlen(path) - strlen(".conf"));
-    g_autofree char *golden = g_strconcat(base, ".err", NULL);
-    assert_golden(golden, msg);
+    g_autofree char *golden = g_strconcat(stem, ".err", NULL);
+    test_compare_golden("config", golden, msg);
 
     /* A failed load leaves the config as it was. */
     g_autofree char *after = daemon_config_dump(cfg);
     g_assert_cmpstr(before, ==, after);
 }
 
-static gint compare_names(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* One test case per .conf file in data_dir/sub. */
+/* One test case per .conf file in tests/data/config/sub. */
 static void add_file_tests(const char *sub, GTestDataFunc func)
 {
-    g_autofree char *dir = g_build_filename(data_dir, sub, NULL);
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GDir) d = g_dir_open(dir, 0, &err);
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    const char *name;
+    g_autofree char *subdir = g_build_filename("config", sub, NULL);
+    g_autoptr(GPtrArray) names = test_data_list(subdir, ".conf");
 
-    if (!d)
-        g_error("%s", err->message);
-    while ((name = g_dir_read_name(d))) {
-        if (g_str_has_suffix(name, ".conf"))
-            g_ptr_array_add(names, g_strdup(name));
-    }
-    g_ptr_array_sort(names, compare_names);
     g_assert_cmpuint(names->len, >, 0);
     for (guint i = 0; i < names->len; i++) {
-        const char *file = g_ptr_array_index(names, i);
-        g_autofree char *stem = g_strndup(file, strlen(file) - strlen(".conf"));
+        const char *stem = g_ptr_array_index(names, i);
         g_autofree char *test_path = g_strdup_printf("/daemon-config/%s/%s", sub, stem);
 
-        g_test_add_data_func_full(test_path, g_build_filename(dir, file, NULL), func, g_free);
+        g_test_add_data_func_full(test_path, g_strdup_printf("%s/%s", sub, stem), func, g_free);
     }
 }
 
@@ -684,7 +634,7 @@ static void test_example_uncommented(void)
         g_error("%s", err->message);
     g_autofree char *dump = daemon_config_dump(cfg);
     g_autofree char *def = defaults_dump();
-    assert_text_equal("ferryd.conf uncommented, against the defaults", def, dump);
+    test_compare_text("ferryd.conf uncommented, against the defaults", def, dump);
 }
 
 /* ------------------------------------------------------------ objects, paths */
@@ -693,7 +643,7 @@ static void test_copy_equal(void)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(DaemonConfig) cfg = daemon_config_new_defaults();
-    g_autofree char *full = g_build_filename(data_dir, "valid", "full.conf", NULL);
+    g_autofree char *full = test_data_path("config", "valid/full.conf");
 
     g_assert_true(daemon_config_load_file(cfg, full, &err));
     g_autoptr(DaemonConfig) copy = daemon_config_copy(cfg);
@@ -818,8 +768,7 @@ static void assert_clean_outcome(const char *text, gsize len)
  * fail with a message; under ASan and UBSan nothing else happens. */
 static void test_robustness(void)
 {
-    g_autofree char *full = g_build_filename(data_dir, "valid", "full.conf", NULL);
-    g_autofree char *text = read_text(full);
+    g_autofree char *text = test_data_read_required("config", "valid/full.conf");
     gsize len = strlen(text);
     static const char alphabet[] = "\"'\\[],#=\n \t-+09azAZ\r\x01\xff";
 
@@ -841,14 +790,9 @@ static void test_robustness(void)
 
 int main(int argc, char **argv)
 {
-    const char *top = g_getenv("FERRY_TOP_SRCDIR");
-
     g_test_init(&argc, &argv, NULL);
     ferry_log_set_outputs("4:stderr", NULL);
-    if (!top || !*top)
-        top = FERRY_TOP_SRCDIR;
-    data_dir = g_build_filename(top, "tests", "data", "config", NULL);
-    example_path = g_build_filename(top, "daemon", "ferryd.conf", NULL);
+    example_path = g_build_filename(test_top_srcdir(), "daemon", "ferryd.conf", NULL);
 
     g_test_add_func("/daemon-config/defaults", test_defaults);
     add_file_tests("valid", test_valid_file);
@@ -867,7 +811,6 @@ int main(int argc, char **argv)
     g_test_add_func("/daemon-config/dn-allowed", test_dn_allowed);
     g_test_add_func("/daemon-config/robustness", test_robustness);
     int ret = g_test_run();
-    g_free(data_dir);
     g_free(example_path);
     return ret;
 }

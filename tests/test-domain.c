@@ -26,10 +26,10 @@
 #include "conf/xmlutil.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "testutils.h"
 
 #define SCHEMA "/usr/share/libvirt/schemas/domain.rng"
 
-static char *data_dir;
 static guint n_formatted;
 static guint n_validated;
 static char *validate_skip; /* why validation cannot run, or NULL */
@@ -69,55 +69,7 @@ static DomainDef *parse(const char *xml, unsigned int flags, GError **error)
 
 static char *read_data(const char *name)
 {
-    g_autofree char *path = g_build_filename(data_dir, name, NULL);
-    g_autoptr(GError) err = NULL;
-    char *text = NULL;
-
-    if (!g_file_get_contents(path, &text, NULL, &err))
-        g_error("cannot read %s: %s", path, err->message);
-    return text;
-}
-
-static gboolean data_exists(const char *name)
-{
-    g_autofree char *path = g_build_filename(data_dir, name, NULL);
-
-    return g_file_test(path, G_FILE_TEST_EXISTS);
-}
-
-/* A one-hunk unified diff: common head and tail, the middle as -/+. */
-static char *diff_text(const char *expected, const char *actual)
-{
-    g_auto(GStrv) a = g_strsplit(expected, "\n", -1);
-    g_auto(GStrv) b = g_strsplit(actual, "\n", -1);
-    guint na = g_strv_length(a), nb = g_strv_length(b);
-    guint head = 0, tail = 0;
-    g_autoptr(GString) out = g_string_new("--- expected\n+++ actual\n");
-
-    while (head < na && head < nb && g_str_equal(a[head], b[head]))
-        head++;
-    while (tail < na - head && tail < nb - head && g_str_equal(a[na - 1 - tail], b[nb - 1 - tail]))
-        tail++;
-    g_string_append_printf(out, "@@ -%u,%u +%u,%u @@\n", head + 1, na - head - tail, head + 1,
-                           nb - head - tail);
-    for (guint i = head > 3 ? head - 3 : 0; i < head; i++)
-        g_string_append_printf(out, " %s\n", a[i]);
-    for (guint i = head; i < na - tail; i++)
-        g_string_append_printf(out, "-%s\n", a[i]);
-    for (guint i = head; i < nb - tail; i++)
-        g_string_append_printf(out, "+%s\n", b[i]);
-    for (guint i = na - tail; i < na && i < na - tail + 3; i++)
-        g_string_append_printf(out, " %s\n", a[i]);
-    return g_string_free(g_steal_pointer(&out), FALSE);
-}
-
-static void assert_same_text(const char *what, const char *expected, const char *actual)
-{
-    if (g_strcmp0(expected, actual) == 0)
-        return;
-    g_autofree char *diff = diff_text(expected, actual);
-    g_test_message("%s: expected:\n%s\nactual:\n%s\n%s", what, expected, actual, diff);
-    g_test_fail_printf("%s: output differs (see the diff above)", what);
+    return test_data_read_required("domain", name);
 }
 
 /* Runs xmllint --relaxng on text; counts it.  Never through a shell. */
@@ -163,32 +115,10 @@ static void check_canonical(const char *what, const char *formatted, unsigned in
     }
     g_autofree char *twice = domain_def_format(again, flags, &err);
     g_assert_no_error(err);
-    assert_same_text(what, formatted, twice);
+    test_compare_text(what, formatted, twice);
 }
 
 /* ---------------------------------------------------------------- data files */
-
-static void check_expected_output(const char *name, const char *actual)
-{
-    g_autofree char *out_name = g_strdup_printf("%s.out.xml", name);
-
-    if (g_strcmp0(g_getenv("FERRY_TEST_REGENERATE"), "1") == 0) {
-        g_autofree char *path = g_build_filename(data_dir, out_name, NULL);
-        g_autoptr(GError) err = NULL;
-
-        g_assert_true(g_file_set_contents(path, actual, -1, &err));
-        g_test_message("regenerated %s", path);
-        return;
-    }
-    if (!data_exists(out_name)) {
-        g_test_message("formatted:\n%s", actual);
-        g_test_fail_printf("%s: no %s (run with FERRY_TEST_REGENERATE=1 to write it)", name,
-                           out_name);
-        return;
-    }
-    g_autofree char *expected = read_data(out_name);
-    assert_same_text(name, expected, actual);
-}
 
 static void check_def_forms(const char *name, const DomainDef *def)
 {
@@ -202,7 +132,7 @@ static void check_def_forms(const char *name, const DomainDef *def)
         g_autofree char *b = domain_def_format(copy, DOMAIN_FORMAT_SECURE, &err);
 
         g_assert_no_error(err);
-        assert_same_text("copy", a, b);
+        test_compare_text("copy", a, b);
     }
     static const struct {
         const char *form;
@@ -228,7 +158,8 @@ static void test_data_file(gconstpointer data)
 {
     const char *name = data;
     g_autofree char *in_name = g_strdup_printf("%s.xml", name);
-    g_autofree char *err_name = g_strdup_printf("%s.err", name);
+    g_autofree char *out_name = g_strdup_printf("%s.out.xml", name);
+    g_autofree char *expected = test_data_expected_error("domain", name);
     g_autofree char *xml = read_data(in_name);
     gboolean status = g_str_has_prefix(name, "status-");
     g_autoptr(GError) err = NULL;
@@ -241,15 +172,9 @@ static void test_data_file(gconstpointer data)
     else
         def = domain_def_parse_full(xml, 0, test_hooks(&rnd), &err);
 
-    if (data_exists(err_name)) {
-        g_autofree char *raw = read_data(err_name);
-        const char *expected = g_strstrip(raw);
-
-        if (!err)
-            g_test_fail_printf("%s: parsed, expected the error '%s'", name, expected);
-        else if (!strstr(err->message, expected))
-            g_test_fail_printf("%s: error '%s' lacks '%s'", name, err->message, expected);
-        else /* domain XML errors all come from the XML subsystem */
+    if (expected) {
+        /* domain XML errors all come from the XML subsystem */
+        if (test_check_error_contains(name, err, expected))
             g_assert_true(ferry_error_domain_of(err) == FERRY_FROM_XML);
         return;
     }
@@ -261,19 +186,19 @@ static void test_data_file(gconstpointer data)
     if (status) {
         g_autofree char *text = domain_status_format(st, &err);
         g_assert_no_error(err);
-        check_expected_output(name, text);
+        test_compare_golden("domain", out_name, text);
 
         g_autoptr(DomainStatus) again = domain_status_parse(text, NULL, &err);
         g_assert_no_error(err);
         g_autofree char *twice = domain_status_format(again, &err);
         g_assert_no_error(err);
-        assert_same_text(name, text, twice);
+        test_compare_text(name, text, twice);
         check_def_forms(name, st->def);
         return;
     }
     g_autofree char *text = domain_def_format(def, 0, &err);
     g_assert_no_error(err);
-    check_expected_output(name, text);
+    test_compare_golden("domain", out_name, text);
     check_def_forms(name, def);
 }
 
@@ -304,13 +229,13 @@ static void test_libvirt_accepts(void)
         g_test_skip("virsh is not installed (Debian: libvirt-clients)");
         return;
     }
-    g_autoptr(GDir) dir = g_dir_open(data_dir, 0, &err);
-    g_assert_no_error(err);
-    const char *entry;
-    while ((entry = g_dir_read_name(dir))) {
-        if (!g_str_has_suffix(entry, ".out.xml") || g_str_has_prefix(entry, "status-"))
+    g_autoptr(GPtrArray) names = test_data_list("domain", ".out.xml");
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = names->pdata[i];
+        if (g_str_has_prefix(name, "status-"))
             continue;
-        g_autofree char *path = g_build_filename(data_dir, entry, NULL);
+        g_autofree char *entry = g_strdup_printf("%s.out.xml", name);
+        g_autofree char *path = test_data_path("domain", entry);
         g_autofree char *errout = NULL;
         int status = 0;
         const char *argv[] = { virsh, "-q", "-c", "test:///default", "define", path, NULL };
@@ -529,29 +454,19 @@ static void test_abi_devices(void)
 
 static void test_abi_files(void)
 {
-    g_autofree char *dir = g_build_filename(data_dir, "abi", NULL);
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GDir) gdir = g_dir_open(dir, 0, &err);
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    const char *entry;
+    g_autoptr(GPtrArray) names = test_data_list("domain/abi", ".src.xml");
 
-    g_assert_no_error(err);
-    while ((entry = g_dir_read_name(gdir))) {
-        if (g_str_has_suffix(entry, ".src.xml"))
-            g_ptr_array_add(names, g_strndup(entry, strlen(entry) - strlen(".src.xml")));
-    }
     g_assert_cmpuint(names->len, >=, 3);
     for (guint i = 0; i < names->len; i++) {
         const char *name = names->pdata[i];
         g_autofree char *src_name = g_strdup_printf("abi/%s.src.xml", name);
         g_autofree char *src = read_data(src_name);
         g_autofree char *dst_name = g_strdup_printf("abi/%s.dst.xml", name);
-        g_autofree char *err_name = g_strdup_printf("abi/%s.err", name);
         g_autofree char *dst = read_data(dst_name);
-        g_autofree char *expected = data_exists(err_name) ? read_data(err_name) : NULL;
+        g_autofree char *expected = test_data_expected_error("domain/abi", name);
 
         g_test_message("ABI pair %s", name);
-        check_abi(name, src, dst, expected ? g_strstrip(expected) : NULL);
+        check_abi(name, src, dst, expected);
     }
 }
 
@@ -860,7 +775,7 @@ static void test_copy_and_lookups(void)
     g_autofree char *a = domain_def_format(def, DOMAIN_FORMAT_SECURE, &err);
     g_autofree char *b = domain_def_format(copy, DOMAIN_FORMAT_SECURE, &err);
     g_assert_no_error(err);
-    assert_same_text("copy", a, b);
+    test_compare_text("copy", a, b);
     g_assert_true(domain_def_check_abi_stability(def, copy, &err));
     g_assert_no_error(err);
 
@@ -926,7 +841,7 @@ static void test_embedded(void)
     g_autofree char *a = domain_def_format(def, DOMAIN_FORMAT_MIGRATABLE, &err);
     g_autofree char *b = domain_def_format(again, DOMAIN_FORMAT_MIGRATABLE, &err);
     g_assert_no_error(err);
-    assert_same_text("embedded", a, b);
+    test_compare_text("embedded", a, b);
 
     g_autoptr(DomainDef) wrong = domain_def_parse_xml_node(persistent, 0, NULL, &err);
     g_assert_null(wrong);
@@ -938,20 +853,14 @@ static void test_embedded(void)
  * leak (ASan watches); what parses is canonical. */
 static void test_truncated(void)
 {
-    g_autoptr(GDir) dir = g_dir_open(data_dir, 0, NULL);
-    const char *entry;
+    g_autoptr(GPtrArray) names = test_data_list("domain", ".xml");
     guint cuts = 0;
 
-    g_assert_nonnull(dir);
-    while ((entry = g_dir_read_name(dir))) {
-        g_autofree char *stem = NULL;
-        g_autofree char *err_name = NULL;
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *entry = g_strdup_printf("%s.xml", (char *)names->pdata[i]);
+        g_autofree char *err_name = g_strdup_printf("%s.err", (char *)names->pdata[i]);
 
-        if (!g_str_has_suffix(entry, ".xml") || g_str_has_suffix(entry, ".out.xml"))
-            continue;
-        stem = g_strndup(entry, strlen(entry) - strlen(".xml"));
-        err_name = g_strdup_printf("%s.err", stem);
-        if (data_exists(err_name))
+        if (test_data_exists("domain", err_name))
             continue;
         g_autofree char *xml = read_data(entry);
         size_t len = strlen(xml);
@@ -987,20 +896,10 @@ static void test_truncated(void)
 
 /* ---------------------------------------------------------------- main */
 
-static gint compare_names(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int main(int argc, char **argv)
 {
-    const char *top = g_getenv("FERRY_TOP_SRCDIR");
-    g_autoptr(GError) err = NULL;
-
     g_test_init(&argc, &argv, NULL);
     ferry_log_set_outputs("4:stderr", NULL);
-    data_dir =
-        g_build_filename(top && *top ? top : FERRY_TOP_SRCDIR, "tests", "data", "domain", NULL);
 
     g_autofree char *xmllint = g_find_program_in_path("xmllint");
     if (!xmllint)
@@ -1008,19 +907,10 @@ int main(int argc, char **argv)
     else if (!g_file_test(SCHEMA, G_FILE_TEST_EXISTS))
         validate_skip = g_strdup(SCHEMA " is missing (Debian: libvirt0, via libvirt-clients)");
 
-    g_autoptr(GDir) dir = g_dir_open(data_dir, 0, &err);
-    if (!dir)
-        g_error("cannot list %s: %s", data_dir, err->message);
-    g_autoptr(GPtrArray) names = g_ptr_array_new();
-    const char *entry;
-    while ((entry = g_dir_read_name(dir))) {
-        if (g_str_has_suffix(entry, ".xml") && !g_str_has_suffix(entry, ".out.xml"))
-            g_ptr_array_add(names, g_strndup(entry, strlen(entry) - strlen(".xml")));
-    }
-    g_ptr_array_sort(names, compare_names);
+    g_autoptr(GPtrArray) names = test_data_list("domain", ".xml");
     for (guint i = 0; i < names->len; i++) {
         g_autofree char *path = g_strdup_printf("/domain/file/%s", (char *)names->pdata[i]);
-        g_test_add_data_func_full(path, names->pdata[i], test_data_file, g_free);
+        g_test_add_data_func_full(path, g_strdup(names->pdata[i]), test_data_file, g_free);
     }
 
     g_test_add_func("/domain/abi/changes", test_abi_changes);
@@ -1041,7 +931,6 @@ int main(int argc, char **argv)
     g_test_add_func("/domain/zz-validated/libvirt-accepts", test_libvirt_accepts);
 
     int rc = g_test_run();
-    g_free(data_dir);
     g_free(validate_skip);
     return rc;
 }

@@ -30,6 +30,7 @@
 #include "driver/qemu_monitor.h"
 #include "driver/qemu_capabilities.h"
 #include "qmp-mock.h"
+#include "testutils.h"
 
 /* Safety nets only: no test asserts a duration. */
 #define SAFETY_NET_MS 10000
@@ -38,17 +39,9 @@
 
 #define QEMU_ERROR ferry_error_quark(FERRY_FROM_QEMU)
 
-static char *data_path(const char *name)
-{
-    const char *top = g_getenv("FERRY_TOP_SRCDIR");
-
-    return g_build_filename(top && *top ? top : FERRY_TOP_SRCDIR, "tests", "data", "qemucaps", name,
-                            NULL);
-}
-
 static json_object *load_json(const char *name)
 {
-    g_autofree char *path = data_path(name);
+    g_autofree char *path = test_data_path("qemucaps", name);
     json_object *obj = json_object_from_file(path);
 
     if (!obj)
@@ -122,40 +115,6 @@ static char *dump_caps(const QemuCaps *caps)
         g_string_append_printf(out, "flag %s %s\n", qemu_caps_flag_to_string(f),
                                qemu_caps_has(caps, f) ? "yes" : "no");
     return g_string_free(out, FALSE);
-}
-
-/* Compares actual with the golden file, printing the lines that differ. */
-static void check_golden(const char *name, const char *actual)
-{
-    g_autofree char *path = data_path(name);
-    g_autofree char *expected = NULL;
-    g_autoptr(GError) err = NULL;
-
-    if (g_strcmp0(g_getenv("FERRY_TEST_REGENERATE"), "1") == 0) {
-        g_assert_true(g_file_set_contents(path, actual, -1, &err));
-        g_assert_no_error(err);
-        return;
-    }
-    if (!g_file_get_contents(path, &expected, NULL, &err)) {
-        g_test_fail_printf("%s: %s (FERRY_TEST_REGENERATE=1 writes it)", path, err->message);
-        return;
-    }
-    if (strcmp(expected, actual) != 0) {
-        g_auto(GStrv) exp = g_strsplit(expected, "\n", -1);
-        g_auto(GStrv) act = g_strsplit(actual, "\n", -1);
-
-        for (guint i = 0; exp[i] || act[i]; i++) {
-            if (g_strcmp0(exp[i], act[i]) == 0)
-                continue;
-            g_test_message("%s:%u: expected: %s", name, i + 1, exp[i] ? exp[i] : "(end)");
-            g_test_message("%s:%u: actual:   %s", name, i + 1, act[i] ? act[i] : "(end)");
-            if (!exp[i] || !act[i])
-                break;
-        }
-        g_test_fail_printf("%s differs from what the probe made (FERRY_TEST_REGENERATE=1 "
-                           "rewrites it)",
-                           path);
-    }
 }
 
 /* ---------------------------------------------------------------- flags */
@@ -338,9 +297,9 @@ static void test_schema_malformed(void)
         g_autoptr(QemuCapsSchema) s = qemu_caps_schema_new(reply, &err);
 
         g_assert_null(s);
+        g_test_message("case %u", i);
         g_assert_error(err, QEMU_ERROR, FERRY_ERR_PARSE);
-        if (!strstr(err->message, cases[i].message))
-            g_error("case %u: '%s' lacks '%s'", i, err->message, cases[i].message);
+        test_assert_error_contains(err, cases[i].message);
     }
 
     /* A meta-type newer than ferry is kept, not refused. */
@@ -444,7 +403,7 @@ static QemuCaps *probe_replies(Fixture *fx, const char *name)
     assert_mock_done(fx);
     g_assert_null(qemu_caps_get_binary(caps));
     dump = dump_caps(caps);
-    check_golden(golden, dump);
+    test_compare_golden("qemucaps", golden, dump);
     return caps;
 }
 
@@ -552,7 +511,7 @@ static void test_mock_json(Fixture *fx, gconstpointer data)
     refused = qemu_caps_from_json(obj, &err);
     g_assert_null(refused);
     g_assert_error(err, QEMU_ERROR, FERRY_ERR_PARSE);
-    g_assert_nonnull(strstr(err->message, "'machines'"));
+    test_assert_error_contains(err, "'machines'");
 }
 
 /* A KVM device that does not open: KVM is not usable. */
@@ -585,7 +544,7 @@ static void test_mock_hang(Fixture *fx, gconstpointer data)
     caps = qemu_caps_probe_monitor(fx->mon, SHORT_TIMEOUT_MS, NULL, &err);
     g_assert_null(caps);
     g_assert_error(err, ferry_error_quark(FERRY_FROM_MONITOR), FERRY_ERR_OPERATION_TIMEOUT);
-    g_assert_nonnull(strstr(err->message, "query-qmp-schema"));
+    test_assert_error_contains(err, "query-qmp-schema");
     qemu_monitor_close(fx->mon);
     assert_mock_done(fx);
 }
@@ -603,7 +562,7 @@ static void test_mock_eof(Fixture *fx, gconstpointer data)
     caps = qemu_caps_probe_monitor(fx->mon, SAFETY_NET_MS, NULL, &err);
     g_assert_null(caps);
     g_assert_nonnull(err);
-    g_assert_nonnull(strstr(err->message, "query-qmp-schema"));
+    test_assert_error_contains(err, "query-qmp-schema");
     assert_mock_done(fx);
 }
 
@@ -622,7 +581,7 @@ static void test_mock_bad_replies(Fixture *fx, gconstpointer data)
     caps = qemu_caps_probe_monitor(fx->mon, SAFETY_NET_MS, NULL, &err);
     g_assert_null(caps);
     g_assert_error(err, QEMU_ERROR, FERRY_ERR_PARSE);
-    g_assert_nonnull(strstr(err->message, "entry 1 has no 'name'"));
+    test_assert_error_contains(err, "entry 1 has no 'name'");
     assert_mock_done(fx);
 }
 
@@ -641,7 +600,7 @@ static void test_mock_refused(Fixture *fx, gconstpointer data)
     caps = qemu_caps_probe_monitor(fx->mon, SAFETY_NET_MS, NULL, &err);
     g_assert_null(caps);
     g_assert_error(err, ferry_error_quark(FERRY_FROM_MONITOR), FERRY_ERR_OPERATION_FAILED);
-    g_assert_nonnull(strstr(err->message, "mock says no"));
+    test_assert_error_contains(err, "mock says no");
     assert_mock_done(fx);
 }
 
@@ -655,7 +614,7 @@ static void test_binary_missing(void)
 
     g_assert_null(caps);
     g_assert_error(err, QEMU_ERROR, FERRY_ERR_SYSTEM);
-    g_assert_nonnull(strstr(err->message, "'/nonexistent/qemu-system-x86_64'"));
+    test_assert_error_contains(err, "'/nonexistent/qemu-system-x86_64'");
     g_assert_cmpuint(qemu_caps_cache_get_probe_count(cache), ==, 0);
     g_clear_error(&err);
 
@@ -678,7 +637,7 @@ static void test_binary_not_executable(void)
     caps = qemu_caps_get(cache, path, &err);
     g_assert_null(caps);
     g_assert_error(err, QEMU_ERROR, FERRY_ERR_INVALID_ARG);
-    g_assert_nonnull(strstr(err->message, path));
+    test_assert_error_contains(err, path);
     g_unlink(path);
     g_rmdir(dir);
     assert_no_children();
@@ -699,8 +658,8 @@ static void test_binary_exits(void)
     caps = qemu_caps_get(cache, prog, &err);
     g_assert_null(caps);
     g_assert_error(err, QEMU_ERROR, FERRY_ERR_OPERATION_FAILED);
-    g_assert_nonnull(strstr(err->message, prog));
-    g_assert_nonnull(strstr(err->message, "exited with status 1"));
+    test_assert_error_contains(err, prog);
+    test_assert_error_contains(err, "exited with status 1");
     g_assert_cmpuint(qemu_caps_cache_get_probe_count(cache), ==, 1);
     assert_no_children();
 }
@@ -727,7 +686,7 @@ static void test_binary_hangs(void)
     caps = qemu_caps_get(cache, path, &err);
     g_assert_null(caps);
     g_assert_error(err, QEMU_ERROR, FERRY_ERR_OPERATION_TIMEOUT);
-    g_assert_nonnull(strstr(err->message, path));
+    test_assert_error_contains(err, path);
     g_unlink(path);
     g_rmdir(dir);
     assert_no_children();
@@ -818,7 +777,7 @@ static void test_real_probe(void)
     g_autoptr(QemuCaps) not_in_path = qemu_caps_get(cache, "ferry-no-such-qemu", &err);
     g_assert_null(not_in_path);
     g_assert_error(err, QEMU_ERROR, FERRY_ERR_INVALID_ARG);
-    g_assert_nonnull(strstr(err->message, "'ferry-no-such-qemu'"));
+    test_assert_error_contains(err, "'ferry-no-such-qemu'");
     g_clear_error(&err);
 
     /* Whether the KVM device opens is part of what the entry depends on. */

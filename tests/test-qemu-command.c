@@ -55,19 +55,13 @@
 #include "conf/domain_conf.h"
 #include "driver/qemu_command.h"
 #include "driver/qemu_monitor.h"
+#include "testutils.h"
 
 #define TEST_QMP_PATH "/run/ferry/test/qmp.sock"
 #define TEST_EMULATOR "/usr/bin/qemu-system-x86_64"
 #define TEST_TAP_FD_BASE 40
 #define REAL_DEADLINE_US (60 * G_USEC_PER_SEC)
 #define REAL_KILL_GRACE_MS 2000
-
-static const char *top_srcdir(void)
-{
-    const char *dir = g_getenv("FERRY_TOP_SRCDIR");
-
-    return dir && *dir ? dir : FERRY_TOP_SRCDIR;
-}
 
 static const char *top_builddir(void)
 {
@@ -80,7 +74,7 @@ static char *data_path(const char *name, const char *ext)
 {
     g_autofree char *file = g_strconcat(name, ext, NULL);
 
-    return g_build_filename(top_srcdir(), "tests", "data", "argv", file, NULL);
+    return test_data_path("argv", file);
 }
 
 /* Deterministic "randomness" for what parsing generates. */
@@ -252,57 +246,18 @@ static char *argv_to_lines(char **argv)
     return g_string_free(out, FALSE);
 }
 
-/* Prints a unified diff (diff -u when installed) or, failing that, the
- * first differing line and both texts. */
-static void report_mismatch(const char *what, const char *expected, const char *actual)
-{
-    g_autofree char *diff = g_find_program_in_path("diff");
-    g_autofree char *dir = g_dir_make_tmp("ferry-argv-XXXXXX", NULL);
-    g_autofree char *a_path = dir ? g_build_filename(dir, "expected", NULL) : NULL;
-    g_autofree char *b_path = dir ? g_build_filename(dir, "actual", NULL) : NULL;
-    g_autofree char *out = NULL;
-    SpawnStatus st = { 0 };
-    gboolean shown = FALSE;
-
-    if (diff && dir && g_file_set_contents(a_path, expected, -1, NULL) &&
-        g_file_set_contents(b_path, actual, -1, NULL) &&
-        spawn_run((const char *const[]){ diff, "-u", a_path, b_path, NULL }, 10000, 1 << 20, &out,
-                  NULL, &st, NULL)) {
-        g_printerr("# %s: diff -u expected actual\n%s", what, out);
-        shown = TRUE;
-    }
-    if (a_path)
-        g_unlink(a_path);
-    if (b_path)
-        g_unlink(b_path);
-    if (dir)
-        g_rmdir(dir);
-    if (!shown) {
-        g_auto(GStrv) a = g_strsplit(expected, "\n", -1);
-        g_auto(GStrv) b = g_strsplit(actual, "\n", -1);
-        gsize i = 0;
-
-        while (a[i] && b[i] && g_str_equal(a[i], b[i]))
-            i++;
-        g_printerr("# %s: first difference at line %zu\n", what, i + 1);
-        g_printerr("# - %s\n# + %s\n", a[i] ? a[i] : "(end)", b[i] ? b[i] : "(end)");
-        g_printerr("# --- expected\n%s# --- actual\n%s", expected, actual);
-    }
-}
-
 static void test_file(gconstpointer data)
 {
     const char *name = data;
     g_autofree char *xml_path = data_path(name, ".xml");
-    g_autofree char *args_path = data_path(name, ".args");
-    g_autofree char *err_path = data_path(name, ".err");
+    g_autofree char *args_name = g_strconcat(name, ".args", NULL);
+    g_autofree char *want = test_data_expected_error("argv", name);
     g_autofree char *xml = NULL;
     g_autoptr(GError) err = NULL;
     g_autoptr(DomainDef) def = NULL;
     g_autoptr(TestOptions) t = NULL;
     g_auto(GStrv) argv = NULL;
     g_autofree char *actual = NULL;
-    gboolean regenerate = g_strcmp0(g_getenv("FERRY_TEST_REGENERATE"), "1") == 0;
 
     /* Failures of the inputs fail this case only, not the whole run. */
     if (!g_file_get_contents(xml_path, &xml, NULL, &err) || !(def = parse_domain(xml, &err)) ||
@@ -313,11 +268,7 @@ static void test_file(gconstpointer data)
 
     argv = qemu_command_build(def, &t->opts, &err);
 
-    if (g_file_test(err_path, G_FILE_TEST_EXISTS)) {
-        g_autofree char *want = NULL;
-
-        g_assert_true(g_file_get_contents(err_path, &want, NULL, NULL));
-        g_strstrip(want);
+    if (want) {
         if (argv) {
             g_autofree char *got = argv_to_lines(argv);
             g_test_fail_printf("%s: built, but expected an error containing '%s':\n%s", name, want,
@@ -326,30 +277,15 @@ static void test_file(gconstpointer data)
         }
         g_assert_nonnull(err);
         g_test_message("%s: %s", name, err->message);
-        if (!strstr(err->message, want))
-            g_test_fail_printf("%s: error '%s' does not contain '%s'", name, err->message, want);
+        test_check_error_contains(name, err, want);
         return;
     }
 
     g_assert_no_error(err);
     g_assert_nonnull(argv);
     actual = argv_to_lines(argv);
-    if (regenerate) {
-        g_assert_true(g_file_set_contents(args_path, actual, -1, &err));
-        g_assert_no_error(err);
-    } else {
-        g_autofree char *expected = NULL;
-
-        if (!g_file_get_contents(args_path, &expected, NULL, &err)) {
-            g_test_fail_printf("%s: %s (FERRY_TEST_REGENERATE=1 writes it)", name, err->message);
-            return;
-        }
-        if (!g_str_equal(expected, actual)) {
-            report_mismatch(name, expected, actual);
-            g_test_fail_printf("%s: the command line differs from %s", name, args_path);
-            return;
-        }
-    }
+    if (!test_compare_golden("argv", args_name, actual))
+        return;
 
     /* Deterministic: the same again. */
     {
@@ -376,8 +312,7 @@ static void test_file(gconstpointer data)
         dst_argv = qemu_command_build(dst_def, &t->opts, &err);
         g_assert_no_error(err);
         text = argv_to_lines(dst_argv);
-        if (!g_str_equal(text, actual)) {
-            report_mismatch("after a migratable format and parse", actual, text);
+        if (!test_compare_text("after a migratable format and parse", actual, text)) {
             g_test_fail_printf("%s: the destination would build another command line", name);
             return;
         }
@@ -479,7 +414,7 @@ static void test_bad_options(void)
     argv = qemu_command_build(def, &opts, &err);
     g_assert_null(argv);
     g_assert_error(err, ferry_error_quark(FERRY_FROM_QEMU), FERRY_ERR_INVALID_ARG);
-    g_assert_nonnull(strstr(err->message, "no QMP socket"));
+    test_assert_error_contains(err, "no QMP socket");
     g_clear_error(&err);
 
     /* both a path and an fd */
@@ -487,7 +422,7 @@ static void test_bad_options(void)
     opts.qmp_fd = 3;
     argv = qemu_command_build(def, &opts, &err);
     g_assert_null(argv);
-    g_assert_nonnull(strstr(err->message, "both a QMP socket path and a QMP fd"));
+    test_assert_error_contains(err, "both a QMP socket path and a QMP fd");
     g_clear_error(&err);
     opts.qmp_fd = -1;
 
@@ -495,7 +430,7 @@ static void test_bad_options(void)
     opts.accel = "hvf";
     argv = qemu_command_build(def, &opts, &err);
     g_assert_null(argv);
-    g_assert_nonnull(strstr(err->message, "accelerator 'hvf'"));
+    test_assert_error_contains(err, "accelerator 'hvf'");
     g_clear_error(&err);
     opts.accel = NULL;
 
@@ -503,7 +438,7 @@ static void test_bad_options(void)
     opts.incoming = "";
     argv = qemu_command_build(def, &opts, &err);
     g_assert_null(argv);
-    g_assert_nonnull(strstr(err->message, "incoming URI is empty"));
+    test_assert_error_contains(err, "incoming URI is empty");
     g_clear_error(&err);
     opts.incoming = NULL;
 
@@ -512,7 +447,7 @@ static void test_bad_options(void)
     opts.accel = "tcg";
     argv = qemu_command_build(def, &opts, &err);
     g_assert_null(argv);
-    g_assert_nonnull(strstr(err->message, "interface 'net0': vhost-net needs kvm"));
+    test_assert_error_contains(err, "interface 'net0': vhost-net needs kvm");
     g_clear_error(&err);
 
     /* and the same options, fixed, build */
@@ -860,32 +795,16 @@ static void test_real_qemu(gconstpointer data)
 
 /* ---------------------------------------------------------------- main */
 
-/* g_ptr_array_sort passes pointers to the elements. */
-static gint compare_names(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int main(int argc, char **argv)
 {
-    g_autofree char *dir = g_build_filename(top_srcdir(), "tests", "data", "argv", NULL);
-    g_autoptr(GDir) d = NULL;
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GError) err = NULL;
-    const char *entry;
+    g_autoptr(GPtrArray) names = NULL;
 
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/qemu-command/escape", test_escape);
     g_test_add_func("/qemu-command/env", test_env);
     g_test_add_func("/qemu-command/bad-options", test_bad_options);
 
-    d = g_dir_open(dir, 0, &err);
-    g_assert_no_error(err);
-    while ((entry = g_dir_read_name(d))) {
-        if (g_str_has_suffix(entry, ".xml"))
-            g_ptr_array_add(names, g_strndup(entry, strlen(entry) - 4));
-    }
-    g_ptr_array_sort(names, compare_names);
+    names = test_data_list("argv", ".xml");
     for (guint i = 0; i < names->len; i++) {
         g_autofree char *path = g_strdup_printf("/qemu-command/file/%s", (char *)names->pdata[i]);
         g_test_add_data_func(path, names->pdata[i], test_file);
