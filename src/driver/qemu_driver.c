@@ -709,3 +709,14 @@ gboolean qemu_driver_domain_is_persistent(QemuDriver *drv, const unsigned char *
     *persistent = obj->persistent;
     return TRUE;
 }
+
+gboolean qemu_driver_get_qemu_version(QemuDriver *drv, int *major, int *minor, int *micro,
+                                      GError **error)
+{
+    g_autoptr(QemuCaps) caps = qemu_caps_get(drv->caps, drv->qemu_binary, error);
+
+    if (!caps)
+        return FALSE;
+    qemu_caps_get_version(caps, major, minor, micro);
+    return TRUE;
+}

@@ -117,6 +117,10 @@ const unsigned char *qemu_driver_get_host_uuid(QemuDriver *drv);
 /* The domain list (for the migration code). */
 struct _DomainList;
 struct _DomainList *qemu_driver_get_domains(QemuDriver *drv);
+/* The version of the default QEMU binary (probed once, then cached). */
+gboolean qemu_driver_get_qemu_version(QemuDriver *drv, int *major, int *minor, int *micro,
+                                      GError **error);
+
 /* ROOT/var/log/ferry/qemu/NAME.log (new string). */
 char *qemu_driver_get_log_path(QemuDriver *drv, const char *name);
 

@@ -1,0 +1,291 @@
+/*
+ * test-qemu-driver-ops.c: the QEMU driver behind driver.h's ops table,
+ * with real QEMU and the test guest.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "driver/qemu_driver_ops.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/uuid.h"
+
+#define UUID_STR "5f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"
+
+typedef struct {
+    char *root;
+    char *kernel;
+    QemuDriver *drv;
+} Fixture;
+
+static void remove_tree(const char *path)
+{
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *child = g_build_filename(path, entry, NULL);
+
+        if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+            remove_tree(child);
+        else
+            g_unlink(child);
+    }
+    g_rmdir(path);
+}
+
+/* Kills and counts the processes whose command line names the fixture's
+ * root: after every case there must be none. */
+static guint kill_leftovers(const char *needle)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
+    const char *entry;
+    guint found = 0;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+        g_autofree char *text = NULL;
+        gsize len = 0;
+        char *end = NULL;
+        long pid = strtol(entry, &end, 10);
+
+        if (!end || *end || pid <= 0 || pid == getpid())
+            continue;
+        path = g_strdup_printf("/proc/%ld/cmdline", pid);
+        if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
+            continue;
+        for (gsize i = 0; i + 1 < len; i++) {
+            if (text[i] == '\0')
+                text[i] = ' ';
+        }
+        if (strstr(text, needle)) {
+            kill((pid_t)pid, SIGKILL);
+            found++;
+        }
+    }
+    return found;
+}
+
+static void fixture_setup(Fixture *fx, gconstpointer data)
+{
+    const char *top = g_getenv("FERRY_TOP_BUILDDIR");
+    g_autoptr(GError) err = NULL;
+    QemuDriverConfig cfg = QEMU_DRIVER_CONFIG_INIT;
+    unsigned char host_uuid[FERRY_UUID_BUFLEN];
+
+    fx->kernel =
+        g_build_filename(top ? top : FERRY_TOP_BUILDDIR, "tests", "guest", "ferry-guest", NULL);
+    fx->root = g_dir_make_tmp("ferry-ops-XXXXXX", NULL);
+    g_assert_nonnull(fx->root);
+    g_assert_cmpint(ferry_uuid_parse("aaaaaaaa-0000-4000-8000-00000000000a", host_uuid, NULL), ==,
+                    0);
+    cfg.root = fx->root;
+    cfg.accel = QEMU_DRIVER_ACCEL_TCG;
+    cfg.host_uuid = host_uuid;
+    cfg.hostname = "hostA";
+    fx->drv = qemu_driver_open(&cfg, &err);
+    g_assert_no_error(err);
+}
+
+static void fixture_teardown(Fixture *fx, gconstpointer data)
+{
+    qemu_driver_close(fx->drv);
+    guint left = kill_leftovers(fx->root);
+    remove_tree(fx->root);
+    g_free(fx->root);
+    g_free(fx->kernel);
+    g_assert_cmpuint(left, ==, 0);
+}
+
+static char *guest_xml(Fixture *fx)
+{
+    g_autofree char *serial = g_build_filename(fx->root, "serial.log", NULL);
+
+    return g_strdup_printf("<domain type='qemu'>\n"
+                           "  <name>ops1</name>\n"
+                           "  <uuid>" UUID_STR "</uuid>\n"
+                           "  <memory unit='MiB'>64</memory>\n"
+                           "  <vcpu>1</vcpu>\n"
+                           "  <os>\n"
+                           "    <type arch='x86_64' machine='pc'>hvm</type>\n"
+                           "    <kernel>%s</kernel>\n"
+                           "    <cmdline>mem=16 rate=100 seed=1</cmdline>\n"
+                           "  </os>\n"
+                           "  <devices>\n"
+                           "    <serial type='file'><source path='%s'/></serial>\n"
+                           "    <memballoon model='none'/>\n"
+                           "  </devices>\n"
+                           "</domain>\n",
+                           fx->kernel, serial);
+}
+
+static gboolean have_guest(Fixture *fx)
+{
+    if (!g_file_test(fx->kernel, G_FILE_TEST_EXISTS)) {
+        g_test_skip("the test guest was not built");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean list_has(GArray *doms, const char *name)
+{
+    for (guint i = 0; i < doms->len; i++) {
+        if (g_str_equal(g_array_index(doms, DriverDomain, i).name, name))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static void test_connection_facts(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DriverConn) conn = qemu_driver_conn_open(fx->drv, 1, "qemu:///system");
+    unsigned long long version = 0;
+    gboolean supported = TRUE;
+
+    g_autofree char *uri = conn->ops->get_uri(conn, &err);
+    g_assert_cmpstr(uri, ==, "qemu:///system");
+    g_autofree char *host = conn->ops->get_hostname(conn, &err);
+    g_assert_cmpstr(host, ==, "hostA");
+    g_autofree char *type = conn->ops->get_type(conn, &err);
+    g_assert_cmpstr(type, ==, "QEMU");
+    g_assert_true(conn->ops->get_version(conn, &version, &err));
+    g_assert_no_error(err);
+    /* Debian 12's QEMU is 7.2.x. */
+    g_assert_cmpuint(version / 1000, ==, 7002);
+    g_assert_true(conn->ops->get_lib_version(conn, &version, &err));
+    g_assert_cmpuint(version, ==, 1000);
+    g_assert_true(
+        conn->ops->supports_feature(conn, DRIVER_FEATURE_XML_MIGRATABLE, &supported, &err));
+    g_assert_true(supported);
+    g_assert_true(conn->ops->supports_feature(conn, 9999, &supported, &err));
+    g_assert_false(supported);
+    g_assert_true(qemu_driver_conn_get_driver(conn) == fx->drv);
+}
+
+static void test_lifecycle(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DriverConn) conn = qemu_driver_conn_open(fx->drv, 2, NULL);
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) found = DRIVER_DOMAIN_INIT;
+    int state = -1, reason = -1, type = -1;
+    gboolean flag = FALSE;
+
+    if (!have_guest(fx))
+        return;
+    g_autofree char *xml = guest_xml(fx);
+    g_assert_true(conn->ops->define_xml(conn, xml, 0, &dom, &err));
+    g_assert_no_error(err);
+    g_assert_cmpstr(dom.name, ==, "ops1");
+    g_assert_cmpint(dom.id, ==, -1);
+
+    g_assert_true(conn->ops->lookup_by_name(conn, "ops1", &found, &err));
+    g_assert_cmpmem(found.uuid, 16, dom.uuid, 16);
+    g_assert_true(conn->ops->lookup_by_uuid(conn, dom.uuid, &found, &err));
+    g_assert_cmpstr(found.name, ==, "ops1");
+    g_assert_false(conn->ops->lookup_by_name(conn, "nope", &found, &err));
+    g_assert_cmpint(ferry_error_code_of(err), ==, FERRY_ERR_NO_DOMAIN);
+    g_clear_error(&err);
+
+    GArray *inactive = conn->ops->list_all_domains(conn, DRIVER_LIST_INACTIVE, &err);
+    g_assert_true(list_has(inactive, "ops1"));
+    driver_domain_array_free(inactive);
+    GArray *active = conn->ops->list_all_domains(conn, DRIVER_LIST_ACTIVE, &err);
+    g_assert_false(list_has(active, "ops1"));
+    driver_domain_array_free(active);
+    g_assert_null(conn->ops->list_all_domains(conn, 1 << 20, &err));
+    g_assert_nonnull(strstr(err->message, "unsupported flags 0x100000"));
+    g_clear_error(&err);
+
+    g_assert_true(conn->ops->create(conn, &dom, 0, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(dom.id, >, 0);
+    g_assert_true(conn->ops->lookup_by_id(conn, dom.id, &found, &err));
+    g_assert_cmpstr(found.name, ==, "ops1");
+    g_assert_true(conn->ops->get_state(conn, &dom, &state, &reason, 0, &err));
+    g_assert_cmpint(state, ==, DRIVER_STATE_RUNNING);
+    g_assert_cmpint(reason, ==, 1); /* VIR_DOMAIN_RUNNING_BOOTED */
+    g_assert_false(conn->ops->get_state(conn, &dom, &state, &reason, 1, &err));
+    g_assert_cmpint(err->code, ==, FERRY_ERR_INVALID_ARG);
+    g_clear_error(&err);
+
+    DriverDomainInfo info = { 0 };
+    g_assert_true(conn->ops->get_info(conn, &dom, &info, &err));
+    g_assert_cmpint(info.state, ==, DRIVER_STATE_RUNNING);
+    g_assert_cmpuint(info.max_mem_kib, ==, 64 * 1024);
+    g_assert_cmpuint(info.nr_virt_cpu, ==, 1);
+    g_autofree char *os = conn->ops->get_os_type(conn, &dom, &err);
+    g_assert_cmpstr(os, ==, "hvm");
+    g_autofree char *live = conn->ops->get_xml_desc(conn, &dom, 0, &err);
+    g_assert_nonnull(strstr(live, " id=\""));
+    g_autofree char *mig = conn->ops->get_xml_desc(conn, &dom, DRIVER_XML_MIGRATABLE, &err);
+    g_assert_null(strstr(mig, " id=\""));
+    g_assert_true(conn->ops->is_active(conn, &dom, &flag, &err));
+    g_assert_true(flag);
+    g_assert_true(conn->ops->is_persistent(conn, &dom, &flag, &err));
+    g_assert_true(flag);
+
+    g_autoptr(TypedParams) stats = NULL;
+    g_assert_true(conn->ops->get_job_stats(conn, &dom, 0, &type, &stats, &err));
+    g_assert_cmpint(type, ==, DRIVER_JOB_NONE);
+    g_assert_cmpuint(typed_params_count(stats), ==, 0);
+
+    g_assert_true(conn->ops->suspend(conn, &dom, &err));
+    g_assert_true(conn->ops->get_state(conn, &dom, &state, &reason, 0, &err));
+    g_assert_cmpint(state, ==, DRIVER_STATE_PAUSED);
+    g_assert_true(conn->ops->resume(conn, &dom, &err));
+    g_assert_true(conn->ops->destroy(conn, &dom, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(conn->ops->get_state(conn, &dom, &state, &reason, 0, &err));
+    g_assert_cmpint(state, ==, DRIVER_STATE_SHUTOFF);
+    g_assert_cmpint(reason, ==, 2); /* VIR_DOMAIN_SHUTOFF_DESTROYED */
+
+    g_assert_true(conn->ops->undefine(conn, &dom, 0, &err));
+    g_assert_false(conn->ops->lookup_by_uuid(conn, dom.uuid, &found, &err));
+    g_assert_cmpint(ferry_error_code_of(err), ==, FERRY_ERR_NO_DOMAIN);
+}
+
+static void test_autodestroy_on_close(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    int state = -1, reason = -1;
+
+    if (!have_guest(fx))
+        return;
+    g_autofree char *xml = guest_xml(fx);
+    DriverConn *conn = qemu_driver_conn_open(fx->drv, 3, NULL);
+    g_assert_true(conn->ops->create_xml(conn, xml, DRIVER_START_AUTODESTROY, &dom, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(dom.id, >, 0);
+
+    /* Another client's connection closing leaves it alone. */
+    driver_conn_unref(qemu_driver_conn_open(fx->drv, 4, NULL));
+    g_autoptr(DriverConn) other = qemu_driver_conn_open(fx->drv, 5, NULL);
+    g_assert_true(other->ops->get_state(other, &dom, &state, &reason, 0, &err));
+    g_assert_cmpint(state, ==, DRIVER_STATE_RUNNING);
+
+    /* Its own connection closing destroys it; a transient domain is gone. */
+    driver_conn_unref(conn);
+    g_auto(DriverDomain) found = DRIVER_DOMAIN_INIT;
+    g_assert_false(other->ops->lookup_by_uuid(other, dom.uuid, &found, &err));
+    g_assert_cmpint(ferry_error_code_of(err), ==, FERRY_ERR_NO_DOMAIN);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    ferry_log_set_outputs("3:stderr", NULL);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+    ADD("/qemu-driver-ops/connection-facts", test_connection_facts);
+    ADD("/qemu-driver-ops/lifecycle", test_lifecycle);
+    ADD("/qemu-driver-ops/autodestroy-on-close", test_autodestroy_on_close);
+    return g_test_run();
+}
