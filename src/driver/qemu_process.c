@@ -30,6 +30,7 @@
 #include "util/spawn.h"
 #include "driver/qemu_command.h"
 #include "driver/qemu_driver_priv.h"
+#include "driver/qemu_interface.h"
 #include "driver/qemu_monitor.h"
 #include "driver/qemu_process.h"
 
@@ -870,6 +871,8 @@ typedef struct {
     int qmp_fd; /* listening socket (ours until spawn takes it) */
     GArray *chr_fds; /* QemuCommandChrFd: aliases borrowed from the def */
     GArray *chr_parent_fds; /* int: our copies, closed after spawn */
+    GArray *taps; /* QemuInterfaceTap: our fds, closed after spawn */
+    GArray *tap_fds; /* QemuCommandTapFd: the numbers inside QEMU */
     int next_fd; /* next fd number inside QEMU */
     LockHandle *lock;
 } QemuStart;
@@ -889,6 +892,11 @@ static void qemu_start_clear(QemuStart *st)
     }
     if (st->chr_fds)
         g_array_unref(st->chr_fds);
+    /* closing our tap fds before QEMU has them removes the taps */
+    if (st->taps)
+        g_array_unref(st->taps);
+    if (st->tap_fds)
+        g_array_unref(st->tap_fds);
     if (st->lock) {
         /* QEMU never got the leases: give them up */
         g_autoptr(GError) err = NULL;
@@ -964,17 +972,31 @@ static gboolean qemu_start_machine(QemuStart *st, GError **error)
     return TRUE;
 }
 
+/* What the interfaces need, checked before anything is opened. */
 static gboolean qemu_start_check_nets(QemuStart *st, GError **error)
+{
+    return qemu_interface_check(st->obj->def, st->name, error);
+}
+
+/* The taps of the interfaces, opened by ferry (their names written into
+ * the running definition); QEMU gets them as fds, vhost-net under kvm. */
+static gboolean qemu_start_taps(QemuStart *st, GError **error)
 {
     DomainDef *def = st->obj->def;
 
-    if (def->nnets == 0)
-        return TRUE;
-    ferry_fail(error, FERRY_ERR_NO_SUPPORT,
-               "domain '%s': interface '%s' (type %s): ferry cannot open tap devices yet", st->name,
-               def->nets[0]->info.alias ? def->nets[0]->info.alias : "?",
-               domain_net_type_to_string(def->nets[0]->type));
-    return FALSE;
+    st->tap_fds = g_array_new(FALSE, TRUE, sizeof(QemuCommandTapFd));
+    st->taps = qemu_interface_open_all(def, st->name, g_str_equal(st->accel, "kvm"), error);
+    if (!st->taps)
+        return FALSE;
+    for (guint i = 0; i < st->taps->len; i++) {
+        QemuInterfaceTap *tap = &g_array_index(st->taps, QemuInterfaceTap, i);
+        QemuCommandTapFd tfd = { .alias = tap->alias, .fd = st->next_fd++, .vhost_fd = -1 };
+
+        if (tap->vhost_fd >= 0)
+            tfd.vhost_fd = st->next_fd++;
+        g_array_append_val(st->tap_fds, tfd);
+    }
+    return TRUE;
 }
 
 /* Graphics with autoport get a free port now (the command line needs it). */
@@ -1160,7 +1182,8 @@ static gboolean qemu_start_prepare(QemuStart *st, char ***argv_out, char ***env_
         !qemu_start_graphics(st, error) || !qemu_start_qmp_socket(st, error))
         return FALSE;
     st->next_fd = QEMU_PROCESS_FIRST_FD + 1; /* QMP is the first */
-    if (!qemu_start_chr_files(st, error) || !qemu_start_leases(st, error))
+    if (!qemu_start_chr_files(st, error) || !qemu_start_taps(st, error) ||
+        !qemu_start_leases(st, error))
         return FALSE;
 
     domain_dir = qemu_driver_domain_dir(st->drv, st->name);
@@ -1174,6 +1197,8 @@ static gboolean qemu_start_prepare(QemuStart *st, char ***argv_out, char ***env_
     opts.incoming = st->incoming;
     opts.chr_fds = (const QemuCommandChrFd *)(gpointer)st->chr_fds->data;
     opts.nchr_fds = st->chr_fds->len;
+    opts.taps = (const QemuCommandTapFd *)(gpointer)st->tap_fds->data;
+    opts.ntaps = st->tap_fds->len;
     g_auto(GStrv) argv = qemu_command_build(def, &opts, error);
     if (!argv)
         return FALSE;
@@ -1191,6 +1216,7 @@ static gboolean qemu_start_spawn(QemuStart *st, QemuProcess *proc, char **argv, 
 {
     g_autoptr(Spawn) spawn = spawn_new((const char *const *)argv);
     g_autoptr(GArray) leases = lock_manager_get_fds(st->lock);
+    gboolean ok;
 
     qemu_command_env_apply(spawn, (const char *const *)env);
     spawn_set_log_file(spawn, st->log_path);
@@ -1203,6 +1229,14 @@ static gboolean qemu_start_spawn(QemuStart *st, QemuProcess *proc, char **argv, 
         spawn_take_fd(spawn, ferry_fd_steal(pfd),
                       g_array_index(st->chr_fds, QemuCommandChrFd, i).fd);
     }
+    for (guint i = 0; i < st->taps->len; i++) {
+        QemuInterfaceTap *tap = &g_array_index(st->taps, QemuInterfaceTap, i);
+        QemuCommandTapFd *tfd = &g_array_index(st->tap_fds, QemuCommandTapFd, i);
+
+        spawn_pass_fd(spawn, tap->tap_fd, tfd->fd);
+        if (tap->vhost_fd >= 0)
+            spawn_pass_fd(spawn, tap->vhost_fd, tfd->vhost_fd);
+    }
     g_array_set_size(proc->lease_fds, 0);
     for (guint i = 0; i < leases->len; i++) {
         LockManagerFd *l = &g_array_index(leases, LockManagerFd, i);
@@ -1211,7 +1245,11 @@ static gboolean qemu_start_spawn(QemuStart *st, QemuProcess *proc, char **argv, 
         spawn_pass_fd(spawn, l->fd, qfd.fd);
         g_array_append_val(proc->lease_fds, qfd);
     }
-    if (!spawn_start(spawn, error))
+    ok = spawn_start(spawn, error);
+    /* QEMU holds the only tap fds now: the taps live as long as it does
+     * (and a failed spawn removes them) */
+    g_array_set_size(st->taps, 0);
+    if (!ok)
         return FALSE;
     proc->pid = spawn_get_pid(spawn);
     proc->spawn = g_steal_pointer(&spawn);

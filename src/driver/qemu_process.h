@@ -40,9 +40,12 @@ typedef enum {
 
 /* Starts QEMU for an inactive domain (obj locked, MODIFY job held): caps,
  * accelerator, machine type made canonical in the running definition,
- * leases acquired (registered only when paused), QEMU spawned with its
- * QMP socket already listening, its log in ROOT/var/log/ferry/qemu, the
- * monitor connected, the CPUs started unless paused, the status written.
+ * leases acquired (registered only when paused), the interfaces' taps
+ * opened (qemu_interface.h; their names written into the running
+ * definition), QEMU spawned with its QMP socket already listening and the
+ * taps' fds (ferry keeps no copy: a tap lives as long as its QEMU), its
+ * log in ROOT/var/log/ferry/qemu, the monitor connected, the CPUs started
+ * unless paused, the status written.
  * With AUTODESTROY the domain is destroyed when conn closes.  On failure
  * no QEMU is left, the leases are released and the domain is inactive
  * with its previous state (the caller removes a transient one); the first
