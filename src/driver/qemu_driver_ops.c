@@ -413,14 +413,14 @@ static int job_type_of(const DomainJobInfo *info, gboolean completed)
 static int job_operation_of(DomainAsyncJob job)
 {
     switch (job) {
-    case DOMAIN_ASYNC_JOB_MIGRATION_OUT:
-        return 3; /* MIGRATION_OUT */
-    case DOMAIN_ASYNC_JOB_MIGRATION_IN:
-        return 2; /* MIGRATION_IN */
     case DOMAIN_ASYNC_JOB_SAVE:
-        return 4; /* SAVE */
+        return 2; /* VIR_DOMAIN_JOB_OPERATION_SAVE */
     case DOMAIN_ASYNC_JOB_RESTORE:
-        return 5; /* RESTORE */
+        return 3; /* RESTORE */
+    case DOMAIN_ASYNC_JOB_MIGRATION_IN:
+        return 4; /* MIGRATION_IN */
+    case DOMAIN_ASYNC_JOB_MIGRATION_OUT:
+        return 5; /* MIGRATION_OUT */
     default:
         return 0; /* UNKNOWN */
     }

@@ -1,0 +1,334 @@
+/*
+ * ferry.h: libferry, the client library of ferry.
+ *
+ * The API follows libvirt's shape with ferry's own names: a connection
+ * (FerryConnect) opened by URI, domains (FerryDomain) looked up on it, and
+ * a thread-local last error.
+ *
+ *     FerryConnect *conn = ferry_connect_open("qemu:///system", 0);
+ *     if (!conn) {
+ *         fprintf(stderr, "error: %s\n", ferry_get_last_error()->message);
+ *         return 1;
+ *     }
+ *     FerryDomain *dom = ferry_domain_lookup_by_name(conn, "web1");
+ *     if (dom && ferry_domain_create(dom, 0) == 0)
+ *         printf("started, id %d\n", ferry_domain_get_id(dom));
+ *     ferry_domain_free(dom);
+ *     ferry_connect_close(conn);
+ *
+ * URIs (libvirt's form): qemu:///system, qemu+unix:///system?socket=PATH,
+ * qemu+tcp://HOST[:PORT]/system, qemu+tls://HOST[:PORT]/system (also
+ * qemu://HOST/system), and qemu:///embed?root=DIR, which runs the QEMU
+ * driver inside the calling process on the state directory DIR (no daemon;
+ * connections of one process to the same DIR share it).  Query parameters:
+ * socket, no_verify, pkipath, keepalive_interval, keepalive_count, root.
+ * qemu:///session is refused.  A NULL URI means $FERRY_DEFAULT_URI when set
+ * and not empty, else qemu:///system ($LIBVIRT_DEFAULT_URI is not read: it
+ * names a libvirt daemon).
+ *
+ * Conventions:
+ *   - Calls return -1 or NULL on failure and set this thread's last error
+ *     (ferry_get_last_error); a successful call resets it.  Except: the
+ *     accessors (ferry_domain_get_name/uuid/uuid_string/id/connect,
+ *     ferry_typed_params_get_*), ferry_*_ref, ferry_domain_free and
+ *     ferry_connect_close leave it alone unless they fail themselves, so
+ *     that it can be read after naming the domain and cleaning up.
+ *   - Flags are libvirt's numbers; unknown flags are refused.
+ *   - Strings and arrays returned to the caller are freed with free();
+ *     const char * results are owned by the object they came from.
+ *   - FerryConnect and FerryDomain are reference counted; a domain keeps a
+ *     reference on its connection.  Any call may come from any thread.
+ *
+ * Only the functions declared here are exported (libferry.sym).
+ */
+#pragma once
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of this header: major * 1000000 + minor * 1000 + micro. */
+#define FERRY_VERSION_MAJOR 0
+#define FERRY_VERSION_MINOR 1
+#define FERRY_VERSION_MICRO 0
+#define FERRY_VERSION_NUMBER \
+    (FERRY_VERSION_MAJOR * 1000000 + FERRY_VERSION_MINOR * 1000 + FERRY_VERSION_MICRO)
+
+#define FERRY_UUID_BUFLEN 16
+#define FERRY_UUID_STRING_BUFLEN 37
+
+typedef struct _FerryConnect FerryConnect;
+typedef struct _FerryDomain FerryDomain;
+
+/* ---------------------------------------------------------------- errors */
+
+/* Where an error comes from (append only). */
+typedef enum {
+    FERRY_ERROR_FROM_NONE = 0,
+    FERRY_ERROR_FROM_UTIL,
+    FERRY_ERROR_FROM_CONF,
+    FERRY_ERROR_FROM_XML,
+    FERRY_ERROR_FROM_COOKIE,
+    FERRY_ERROR_FROM_RPC,
+    FERRY_ERROR_FROM_TLS,
+    FERRY_ERROR_FROM_DRIVER,
+    FERRY_ERROR_FROM_QEMU,
+    FERRY_ERROR_FROM_MONITOR,
+    FERRY_ERROR_FROM_MIGRATION,
+    FERRY_ERROR_FROM_LOCK,
+    FERRY_ERROR_FROM_LIBFERRY,
+    FERRY_ERROR_FROM_DAEMON,
+    FERRY_ERROR_FROM_SHELL,
+    FERRY_ERROR_FROM_LAST
+} FerryErrorFrom;
+
+/* What went wrong (stable numbers, append only). */
+typedef enum {
+    FERRY_ERROR_OK = 0,
+    FERRY_ERROR_INTERNAL,
+    FERRY_ERROR_NO_SUPPORT,
+    FERRY_ERROR_INVALID_ARG,
+    FERRY_ERROR_OPERATION_FAILED,
+    FERRY_ERROR_OPERATION_INVALID,
+    FERRY_ERROR_OPERATION_DENIED,
+    FERRY_ERROR_OPERATION_TIMEOUT,
+    FERRY_ERROR_OPERATION_ABORTED,
+    FERRY_ERROR_SYSTEM,
+    FERRY_ERROR_XML,
+    FERRY_ERROR_CONFIG,
+    FERRY_ERROR_NO_DOMAIN,
+    FERRY_ERROR_DOMAIN_EXISTS,
+    FERRY_ERROR_RPC,
+    FERRY_ERROR_AUTH_FAILED,
+    FERRY_ERROR_TLS,
+    FERRY_ERROR_NO_CONNECT,
+    FERRY_ERROR_MIGRATE_UNSAFE,
+    FERRY_ERROR_OVERFLOW,
+    FERRY_ERROR_PARSE,
+    FERRY_ERROR_NUMBER_LAST
+} FerryErrorNumber;
+
+typedef struct {
+    FerryErrorNumber code;
+    FerryErrorFrom domain;
+    const char *message;
+} FerryError;
+
+/* This thread's last error, or NULL when the last call succeeded.  Valid
+ * until this thread's next libferry call. */
+const FerryError *ferry_get_last_error(void);
+/* Its message, or "no error". */
+const char *ferry_get_last_error_message(void);
+void ferry_reset_last_error(void);
+/* Names for logs: "NO_DOMAIN", "qemu" (never NULL). */
+const char *ferry_error_number_name(int code);
+const char *ferry_error_from_name(int domain);
+
+/* ---------------------------------------------------------------- versions */
+
+/* The library's version (major * 1000000 + minor * 1000 + micro). */
+int ferry_get_version(unsigned long long *lib_version);
+
+/* ---------------------------------------------------------------- connections */
+
+FerryConnect *ferry_connect_open(const char *uri, unsigned int flags);
+/* Drops the caller's reference.  Returns the references left (domains
+ * hold one each), 0 when the connection was closed, -1 for NULL. */
+int ferry_connect_close(FerryConnect *conn);
+int ferry_connect_ref(FerryConnect *conn);
+
+char *ferry_connect_get_uri(FerryConnect *conn);
+char *ferry_connect_get_hostname(FerryConnect *conn);
+/* "QEMU" (owned by conn). */
+const char *ferry_connect_get_type(FerryConnect *conn);
+/* The hypervisor's version (QEMU 7.2.0 is 7002000). */
+int ferry_connect_get_version(FerryConnect *conn, unsigned long long *hv_version);
+/* The version of the library that serves the connection (the daemon's). */
+int ferry_connect_get_lib_version(FerryConnect *conn, unsigned long long *lib_version);
+
+/* virConnectListAllDomainsFlags; none: all of them. */
+typedef enum {
+    FERRY_CONNECT_LIST_DOMAINS_ACTIVE = 1 << 0,
+    FERRY_CONNECT_LIST_DOMAINS_INACTIVE = 1 << 1,
+    FERRY_CONNECT_LIST_DOMAINS_PERSISTENT = 1 << 2,
+    FERRY_CONNECT_LIST_DOMAINS_TRANSIENT = 1 << 3,
+    FERRY_CONNECT_LIST_DOMAINS_RUNNING = 1 << 4,
+    FERRY_CONNECT_LIST_DOMAINS_PAUSED = 1 << 5,
+    FERRY_CONNECT_LIST_DOMAINS_SHUTOFF = 1 << 6,
+    FERRY_CONNECT_LIST_DOMAINS_OTHER = 1 << 7,
+} FerryConnectListAllDomainsFlags;
+
+/* Stores a NULL-terminated array in *domains (when domains is not NULL;
+ * free each with ferry_domain_free, the array with free()) and returns how
+ * many, or -1. */
+int ferry_connect_list_all_domains(FerryConnect *conn, FerryDomain ***domains, unsigned int flags);
+
+/* ---------------------------------------------------------------- domains */
+
+/* virDomainState */
+typedef enum {
+    FERRY_DOMAIN_NOSTATE = 0,
+    FERRY_DOMAIN_RUNNING = 1,
+    FERRY_DOMAIN_BLOCKED = 2,
+    FERRY_DOMAIN_PAUSED = 3,
+    FERRY_DOMAIN_SHUTDOWN = 4,
+    FERRY_DOMAIN_SHUTOFF = 5,
+    FERRY_DOMAIN_CRASHED = 6,
+    FERRY_DOMAIN_PMSUSPENDED = 7,
+    FERRY_DOMAIN_STATE_LAST
+} FerryDomainState;
+
+FerryDomain *ferry_domain_lookup_by_name(FerryConnect *conn, const char *name);
+FerryDomain *ferry_domain_lookup_by_uuid(FerryConnect *conn, const unsigned char *uuid);
+FerryDomain *ferry_domain_lookup_by_uuid_string(FerryConnect *conn, const char *uuidstr);
+FerryDomain *ferry_domain_lookup_by_id(FerryConnect *conn, int id);
+
+int ferry_domain_ref(FerryDomain *dom);
+/* Drops a reference; 0, or -1 for NULL. */
+int ferry_domain_free(FerryDomain *dom);
+
+/* The identity: name (owned by dom), uuid (FERRY_UUID_BUFLEN bytes or a
+ * FERRY_UUID_STRING_BUFLEN string), id (-1 when not running; it follows
+ * create and destroy made through this object). */
+const char *ferry_domain_get_name(FerryDomain *dom);
+int ferry_domain_get_uuid(FerryDomain *dom, unsigned char *uuid);
+int ferry_domain_get_uuid_string(FerryDomain *dom, char *buf);
+int ferry_domain_get_id(FerryDomain *dom);
+/* Borrowed. */
+FerryConnect *ferry_domain_get_connect(FerryDomain *dom);
+
+/* virDomainDefineFlags: VALIDATE (ferry always validates). */
+typedef enum {
+    FERRY_DOMAIN_DEFINE_VALIDATE = 1 << 0,
+} FerryDomainDefineFlags;
+FerryDomain *ferry_domain_define_xml(FerryConnect *conn, const char *xml, unsigned int flags);
+int ferry_domain_undefine(FerryDomain *dom, unsigned int flags);
+
+/* virDomainCreateFlags */
+typedef enum {
+    FERRY_DOMAIN_START_PAUSED = 1 << 0,
+    FERRY_DOMAIN_START_AUTODESTROY = 1 << 1, /* destroyed when conn closes */
+} FerryDomainCreateFlags;
+int ferry_domain_create(FerryDomain *dom, unsigned int flags);
+FerryDomain *ferry_domain_create_xml(FerryConnect *conn, const char *xml, unsigned int flags);
+int ferry_domain_destroy(FerryDomain *dom, unsigned int flags);
+/* Asks the guest to power off; returns before it has. */
+int ferry_domain_shutdown(FerryDomain *dom, unsigned int flags);
+int ferry_domain_suspend(FerryDomain *dom);
+int ferry_domain_resume(FerryDomain *dom);
+
+/* *state a FerryDomainState, *reason libvirt's reason number for it
+ * (virDomainRunningReason, virDomainShutoffReason, ...; reason may be
+ * NULL).  flags must be 0. */
+int ferry_domain_get_state(FerryDomain *dom, int *state, int *reason, unsigned int flags);
+
+typedef struct {
+    int state; /* FerryDomainState */
+    unsigned long long max_mem_kib;
+    unsigned long long memory_kib;
+    unsigned int nr_virt_cpu;
+    unsigned long long cpu_time_ns;
+} FerryDomainInfo;
+int ferry_domain_get_info(FerryDomain *dom, FerryDomainInfo *info);
+/* "hvm"; free(). */
+char *ferry_domain_get_os_type(FerryDomain *dom);
+
+/* virDomainXMLFlags */
+typedef enum {
+    FERRY_DOMAIN_XML_SECURE = 1 << 0,
+    FERRY_DOMAIN_XML_INACTIVE = 1 << 1,
+    FERRY_DOMAIN_XML_UPDATE_CPU = 1 << 2,
+    FERRY_DOMAIN_XML_MIGRATABLE = 1 << 3,
+} FerryDomainXMLFlags;
+char *ferry_domain_get_xml_desc(FerryDomain *dom, unsigned int flags);
+
+/* 1, 0, or -1 on error. */
+int ferry_domain_is_active(FerryDomain *dom);
+int ferry_domain_is_persistent(FerryDomain *dom);
+
+/* ---------------------------------------------------------------- typed parameters */
+
+/* libvirt's virTypedParameterType numbers. */
+typedef enum {
+    FERRY_TYPED_PARAM_INT = 1,
+    FERRY_TYPED_PARAM_UINT = 2,
+    FERRY_TYPED_PARAM_LLONG = 3,
+    FERRY_TYPED_PARAM_ULLONG = 4,
+    FERRY_TYPED_PARAM_DOUBLE = 5,
+    FERRY_TYPED_PARAM_BOOLEAN = 6,
+    FERRY_TYPED_PARAM_STRING = 7,
+} FerryTypedParameterType;
+
+#define FERRY_TYPED_PARAM_FIELD_LENGTH 80
+
+typedef struct {
+    char field[FERRY_TYPED_PARAM_FIELD_LENGTH];
+    int type; /* FerryTypedParameterType */
+    union {
+        int i;
+        unsigned int ui;
+        long long l;
+        unsigned long long ul;
+        double d;
+        int b; /* 0 or 1 */
+        char *s; /* owned by the array */
+    } value;
+} FerryTypedParameter;
+
+/* Frees the strings and the array; NULL is fine. */
+void ferry_typed_params_free(FerryTypedParameter *params, int nparams);
+/* The first parameter with that name: 1 and *value set when found, 0 when
+ * absent, -1 (last error set) when it has another type.  *value of
+ * get_string is borrowed from the array. */
+int ferry_typed_params_get_int(const FerryTypedParameter *params, int nparams, const char *name,
+                               int *value);
+int ferry_typed_params_get_ullong(const FerryTypedParameter *params, int nparams, const char *name,
+                                  unsigned long long *value);
+int ferry_typed_params_get_string(const FerryTypedParameter *params, int nparams, const char *name,
+                                  const char **value);
+
+/* ---------------------------------------------------------------- jobs */
+
+/* virDomainJobType */
+typedef enum {
+    FERRY_DOMAIN_JOB_NONE = 0,
+    FERRY_DOMAIN_JOB_BOUNDED = 1,
+    FERRY_DOMAIN_JOB_UNBOUNDED = 2,
+    FERRY_DOMAIN_JOB_COMPLETED = 3,
+    FERRY_DOMAIN_JOB_FAILED = 4,
+    FERRY_DOMAIN_JOB_CANCELLED = 5,
+    FERRY_DOMAIN_JOB_LAST
+} FerryDomainJobType;
+
+/* virDomainGetJobStatsFlags */
+typedef enum {
+    FERRY_DOMAIN_JOB_STATS_COMPLETED = 1 << 0,
+    FERRY_DOMAIN_JOB_STATS_KEEP_COMPLETED = 1 << 1,
+} FerryDomainGetJobStatsFlags;
+
+/* Statistic names (libvirt's VIR_DOMAIN_JOB_*). */
+#define FERRY_DOMAIN_JOB_OPERATION "operation"
+#define FERRY_DOMAIN_JOB_TIME_ELAPSED "time_elapsed"
+#define FERRY_DOMAIN_JOB_DATA_TOTAL "data_total"
+#define FERRY_DOMAIN_JOB_DATA_PROCESSED "data_processed"
+#define FERRY_DOMAIN_JOB_DATA_REMAINING "data_remaining"
+#define FERRY_DOMAIN_JOB_MEMORY_TOTAL "memory_total"
+#define FERRY_DOMAIN_JOB_MEMORY_PROCESSED "memory_processed"
+#define FERRY_DOMAIN_JOB_MEMORY_REMAINING "memory_remaining"
+#define FERRY_DOMAIN_JOB_MEMORY_BPS "memory_bps"
+#define FERRY_DOMAIN_JOB_MEMORY_DIRTY_RATE "memory_dirty_rate"
+#define FERRY_DOMAIN_JOB_MEMORY_ITERATION "memory_iteration"
+#define FERRY_DOMAIN_JOB_SETUP_TIME "setup_time"
+#define FERRY_DOMAIN_JOB_DOWNTIME "downtime"
+
+/* *type a FerryDomainJobType; *params (free with ferry_typed_params_free)
+ * and *nparams the statistics (none when *type is NONE). */
+int ferry_domain_get_job_stats(FerryDomain *dom, int *type, FerryTypedParameter **params,
+                               int *nparams, unsigned int flags);
+int ferry_domain_abort_job(FerryDomain *dom, unsigned int flags);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,132 @@
+/*
+ * params.c: typed parameters in the public form (FerryTypedParameter).
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FERRY_ERROR_DOMAIN FERRY_FROM_LIBFERRY
+#define FERRY_LOG_MODULE "libferry"
+
+#include "libferry/libferry_priv.h"
+#include "util/error.h"
+#include "util/typedparams.h"
+
+G_STATIC_ASSERT(FERRY_TYPED_PARAM_FIELD_LENGTH == TYPED_PARAM_FIELD_LENGTH);
+G_STATIC_ASSERT((int)FERRY_TYPED_PARAM_STRING == (int)TYPED_PARAM_STRING);
+G_STATIC_ASSERT((int)FERRY_TYPED_PARAM_BOOLEAN == (int)TYPED_PARAM_BOOLEAN);
+
+FerryTypedParameter *libferry_params_export(const TypedParams *params, int *nparams)
+{
+    size_t n = typed_params_count(params);
+    FerryTypedParameter *out = g_new0(FerryTypedParameter, n ? n : 1);
+
+    for (size_t i = 0; i < n; i++) {
+        const TypedParam *p = typed_params_nth(params, i);
+
+        g_strlcpy(out[i].field, p->field, sizeof(out[i].field));
+        out[i].type = p->type;
+        switch (p->type) {
+        case TYPED_PARAM_INT:
+            out[i].value.i = p->value.i;
+            break;
+        case TYPED_PARAM_UINT:
+            out[i].value.ui = p->value.ui;
+            break;
+        case TYPED_PARAM_LLONG:
+            out[i].value.l = p->value.l;
+            break;
+        case TYPED_PARAM_ULLONG:
+            out[i].value.ul = p->value.ul;
+            break;
+        case TYPED_PARAM_DOUBLE:
+            out[i].value.d = p->value.d;
+            break;
+        case TYPED_PARAM_BOOLEAN:
+            out[i].value.b = p->value.b ? 1 : 0;
+            break;
+        case TYPED_PARAM_STRING:
+            out[i].value.s = g_strdup(p->value.s);
+            break;
+        default:
+            break;
+        }
+    }
+    *nparams = (int)n;
+    return out;
+}
+
+void ferry_typed_params_free(FerryTypedParameter *params, int nparams)
+{
+    if (!params)
+        return;
+    for (int i = 0; i < nparams; i++) {
+        if (params[i].type == FERRY_TYPED_PARAM_STRING)
+            g_free(params[i].value.s);
+    }
+    g_free(params);
+}
+
+static const char *type_name(int type)
+{
+    const char *name = typed_param_type_to_string(type);
+
+    return name ? name : "unknown";
+}
+
+/* The first parameter named name: 1 and *found, 0 when absent, -1 (last
+ * error set) when its type is not want. */
+static int params_find(const FerryTypedParameter *params, int nparams, const char *name, int want,
+                       const FerryTypedParameter **found)
+{
+    libferry_init();
+    if (!name || (nparams > 0 && !params))
+        return libferry_fail_arg("ferry_typed_params_get", "params or name is NULL");
+    for (int i = 0; i < nparams; i++) {
+        if (strcmp(params[i].field, name) != 0)
+            continue;
+        if (params[i].type != want) {
+            g_autofree char *msg = g_strdup_printf("parameter '%s' has type %s, expected %s", name,
+                                                   type_name(params[i].type), type_name(want));
+            ferry_last_error_set_info(FERRY_FROM_LIBFERRY, FERRY_ERR_INVALID_ARG, msg);
+            return -1;
+        }
+        *found = &params[i];
+        return 1;
+    }
+    return 0;
+}
+
+int ferry_typed_params_get_int(const FerryTypedParameter *params, int nparams, const char *name,
+                               int *value)
+{
+    const FerryTypedParameter *p = NULL;
+    int rc = params_find(params, nparams, name, FERRY_TYPED_PARAM_INT, &p);
+
+    if (rc == 1 && value)
+        *value = p->value.i;
+    return rc;
+}
+
+int ferry_typed_params_get_ullong(const FerryTypedParameter *params, int nparams, const char *name,
+                                  unsigned long long *value)
+{
+    const FerryTypedParameter *p = NULL;
+    int rc = params_find(params, nparams, name, FERRY_TYPED_PARAM_ULLONG, &p);
+
+    if (rc == 1 && value)
+        *value = p->value.ul;
+    return rc;
+}
+
+int ferry_typed_params_get_string(const FerryTypedParameter *params, int nparams, const char *name,
+                                  const char **value)
+{
+    const FerryTypedParameter *p = NULL;
+    int rc = params_find(params, nparams, name, FERRY_TYPED_PARAM_STRING, &p);
+
+    if (rc == 1 && value)
+        *value = p->value.s;
+    return rc;
+}
