@@ -3,14 +3,12 @@
  */
 #include <config.h>
 
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "tests/libferry-testutils.h"
+#include "tests/testproc.h"
 
 char *lft_make_root(const char *prefix)
 {
@@ -39,32 +37,7 @@ void lft_remove_tree(const char *path)
 
 guint lft_kill_leftovers(const char *needle)
 {
-    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
-    const char *entry;
-    guint found = 0;
-
-    while (dir && (entry = g_dir_read_name(dir))) {
-        g_autofree char *path = NULL;
-        g_autofree char *text = NULL;
-        gsize len = 0;
-        char *end = NULL;
-        long pid = strtol(entry, &end, 10);
-
-        if (!end || *end || pid <= 0 || pid == getpid())
-            continue;
-        path = g_strdup_printf("/proc/%ld/cmdline", pid);
-        if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
-            continue;
-        for (gsize i = 0; i + 1 < len; i++) {
-            if (text[i] == '\0')
-                text[i] = ' ';
-        }
-        if (strstr(text, needle)) {
-            kill((pid_t)pid, SIGKILL);
-            found++;
-        }
-    }
-    return found;
+    return test_kill_processes_naming(needle);
 }
 
 char *lft_guest_kernel(void)

@@ -10,8 +10,10 @@
 /* A new temporary directory (g_free; remove with lft_remove_tree). */
 char *lft_make_root(const char *prefix);
 void lft_remove_tree(const char *path);
-/* Kills (SIGKILL) and counts the processes whose command line contains
- * needle (the root): every test ends with none. */
+/* Kills (SIGKILL) and counts the live processes whose command line or
+ * environment contains needle (the root: QEMU's HOME is under it), as
+ * test_kill_processes_naming (testproc.h) does: every test ends with
+ * none. */
 guint lft_kill_leftovers(const char *needle);
 /* tests/guest/ferry-guest in the build tree (g_free). */
 char *lft_guest_kernel(void);

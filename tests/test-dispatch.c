@@ -9,7 +9,6 @@
  */
 #include <config.h>
 
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/uuid.h"
+#include "tests/testproc.h"
 
 #define UUID_STR "6a1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0c"
 
@@ -55,53 +55,6 @@ static void remove_tree(const char *path)
             g_unlink(child);
     }
     g_rmdir(path);
-}
-
-/* TRUE when the NUL-separated file at path contains needle. */
-static gboolean proc_file_has(const char *path, const char *needle)
-{
-    g_autofree char *text = NULL;
-    gsize len = 0;
-
-    if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
-        return FALSE;
-    for (gsize i = 0; i + 1 < len; i++) {
-        if (text[i] == '\0')
-            text[i] = ' ';
-    }
-    return strstr(text, needle) != NULL;
-}
-
-/* Kills and counts the live processes whose command line or environment
- * names needle (the root): QEMU's command line need not (monitor and
- * serial come as fds), its HOME is under the root. */
-static guint kill_leftovers(const char *needle)
-{
-    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
-    const char *entry;
-    guint found = 0;
-
-    while (dir && (entry = g_dir_read_name(dir))) {
-        g_autofree char *cmdline = NULL;
-        g_autofree char *environ_path = NULL;
-        g_autofree char *stat_path = NULL;
-        g_autofree char *stat = NULL;
-        char *end = NULL;
-        long pid = strtol(entry, &end, 10);
-
-        if (!end || *end || pid <= 0 || pid == getpid())
-            continue;
-        cmdline = g_strdup_printf("/proc/%ld/cmdline", pid);
-        environ_path = g_strdup_printf("/proc/%ld/environ", pid);
-        if (!proc_file_has(cmdline, needle) && !proc_file_has(environ_path, needle))
-            continue;
-        stat_path = g_strdup_printf("/proc/%ld/stat", pid);
-        if (g_file_get_contents(stat_path, &stat, NULL, NULL) && strstr(stat, ") Z "))
-            continue;
-        kill((pid_t)pid, SIGKILL);
-        found++;
-    }
-    return found;
 }
 
 static gboolean fake_start_keepalive(gpointer transport, int interval, guint count, GError **error)
@@ -163,7 +116,8 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
 {
     daemon_client_free(fx->client);
     qemu_driver_close(fx->drv);
-    guint left = kill_leftovers(fx->root);
+    /* No process may name the root (QEMU's HOME is under it). */
+    guint left = test_kill_processes_naming(fx->root);
     remove_tree(fx->root);
     g_free(fx->root);
     g_free(fx->kernel);

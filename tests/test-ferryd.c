@@ -26,6 +26,7 @@
 #include <glib/gstdio.h>
 
 #include "tests/libferry-testutils.h"
+#include "tests/testproc.h"
 #include "tests/tls-certs.h"
 #include "util/error.h"
 #include "util/fd.h"
@@ -56,14 +57,12 @@ typedef struct {
 static char *abort_root;
 static volatile pid_t abort_ferryd = -1;
 
-static guint root_procs(const char *root, gboolean kill_them, gboolean qemu_only);
-
 static void on_abort(int sig)
 {
     if (abort_ferryd > 0)
         kill(abort_ferryd, SIGKILL);
     if (abort_root)
-        root_procs(abort_root, TRUE, FALSE);
+        test_kill_processes_naming(abort_root);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -191,7 +190,7 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
 {
     if (fx->ferryd)
         ferryd_stop(fx);
-    guint left = root_procs(fx->root, TRUE, FALSE);
+    guint left = test_kill_processes_naming(fx->root);
     if (left || g_test_failed())
         ferryd_dump_log(fx);
     lft_remove_tree(fx->root);
@@ -305,62 +304,17 @@ static gboolean list_shows(const char *out, const char *name, const char *state)
     return FALSE;
 }
 
-/* TRUE when the NUL-separated file at path contains needle. */
-static gboolean proc_file_has(const char *path, const char *needle)
-{
-    g_autofree char *text = NULL;
-    gsize len = 0;
-
-    if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
-        return FALSE;
-    for (gsize i = 0; i + 1 < len; i++) {
-        if (text[i] == '\0')
-            text[i] = ' ';
-    }
-    return strstr(text, needle) != NULL;
-}
-
-/* The live processes (not zombies, not us) of fx's root: those whose
- * command line or environment names it.  QEMU's command line need not
- * (its monitor and serial come as fds), but its HOME is under the root.
- * With kill, each gets SIGKILL.  Async-signal use (on_abort) tolerates
- * the allocations: the test is dying anyway. */
-static guint root_procs(const char *root, gboolean kill_them, gboolean qemu_only)
-{
-    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
-    const char *entry;
-    guint found = 0;
-
-    while (dir && (entry = g_dir_read_name(dir))) {
-        g_autofree char *cmdline = NULL;
-        g_autofree char *environ_path = NULL;
-        g_autofree char *stat_path = NULL;
-        g_autofree char *stat = NULL;
-        char *end = NULL;
-        long pid = strtol(entry, &end, 10);
-
-        if (!end || *end || pid <= 0 || pid == getpid())
-            continue;
-        cmdline = g_strdup_printf("/proc/%ld/cmdline", pid);
-        environ_path = g_strdup_printf("/proc/%ld/environ", pid);
-        if (!proc_file_has(cmdline, root) && !proc_file_has(environ_path, root))
-            continue;
-        if (qemu_only && !proc_file_has(cmdline, "qemu-system"))
-            continue;
-        stat_path = g_strdup_printf("/proc/%ld/stat", pid);
-        if (g_file_get_contents(stat_path, &stat, NULL, NULL) && strstr(stat, ") Z "))
-            continue;
-        if (kill_them)
-            kill((pid_t)pid, SIGKILL);
-        found++;
-    }
-    return found;
-}
-
 /* The number of QEMU processes running for this root. */
 static guint count_qemu(Fixture *fx)
 {
-    return root_procs(fx->root, FALSE, TRUE);
+    g_autoptr(GArray) pids = test_processes_naming(fx->root);
+    guint n = 0;
+
+    for (guint i = 0; i < pids->len; i++) {
+        if (test_process_cmdline_has(g_array_index(pids, pid_t, i), "qemu-system"))
+            n++;
+    }
+    return n;
 }
 
 /* Waits up to timeout_ms for count_qemu to become n. */

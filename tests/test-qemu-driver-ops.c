@@ -4,8 +4,6 @@
  */
 #include <config.h>
 
-#include <errno.h>
-#include <signal.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -14,6 +12,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/uuid.h"
+#include "tests/testproc.h"
 
 #define UUID_STR "5f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"
 
@@ -37,38 +36,6 @@ static void remove_tree(const char *path)
             g_unlink(child);
     }
     g_rmdir(path);
-}
-
-/* Kills and counts the processes whose command line names the fixture's
- * root: after every case there must be none. */
-static guint kill_leftovers(const char *needle)
-{
-    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
-    const char *entry;
-    guint found = 0;
-
-    while (dir && (entry = g_dir_read_name(dir))) {
-        g_autofree char *path = NULL;
-        g_autofree char *text = NULL;
-        gsize len = 0;
-        char *end = NULL;
-        long pid = strtol(entry, &end, 10);
-
-        if (!end || *end || pid <= 0 || pid == getpid())
-            continue;
-        path = g_strdup_printf("/proc/%ld/cmdline", pid);
-        if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
-            continue;
-        for (gsize i = 0; i + 1 < len; i++) {
-            if (text[i] == '\0')
-                text[i] = ' ';
-        }
-        if (strstr(text, needle)) {
-            kill((pid_t)pid, SIGKILL);
-            found++;
-        }
-    }
-    return found;
 }
 
 static void fixture_setup(Fixture *fx, gconstpointer data)
@@ -95,7 +62,9 @@ static void fixture_setup(Fixture *fx, gconstpointer data)
 static void fixture_teardown(Fixture *fx, gconstpointer data)
 {
     qemu_driver_close(fx->drv);
-    guint left = kill_leftovers(fx->root);
+    /* After every case, no process may name the root (QEMU's HOME is
+     * under it): any found is killed, and the case fails. */
+    guint left = test_kill_processes_naming(fx->root);
     remove_tree(fx->root);
     g_free(fx->root);
     g_free(fx->kernel);

@@ -4,9 +4,10 @@
  *
  * Every case has its own temporary root and driver.  The fixture's
  * teardown destroys whatever still runs, closes the driver, then looks in
- * /proc for any process whose command line names the case's root: each
- * one is a leaked QEMU, killed there (so that a failing case leaves
- * nothing behind) and reported as a failure.  Waits are bounded by a
+ * /proc for any process whose command line or environment names the
+ * case's root (QEMU's HOME is under it; see testproc.h): each one is a
+ * leaked QEMU, killed there (so that a failing case leaves nothing
+ * behind) and reported as a failure.  Waits are bounded by a
  * safety deadline (a hang guard, never a timed assertion).
  */
 #include <config.h>
@@ -28,6 +29,7 @@
 #include "driver/domain_obj.h"
 #include "driver/qemu_driver.h"
 #include "driver/qemu_process.h"
+#include "tests/testproc.h"
 
 #define SAFETY_MS 60000
 #define POLL_US (20 * 1000)
@@ -74,38 +76,6 @@ static void rm_rf(const char *path)
         rm_rf(child);
     }
     g_rmdir(path);
-}
-
-/* Pids of the processes whose command line contains needle. */
-static GArray *find_processes(const char *needle)
-{
-    GArray *pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
-    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
-    const char *entry;
-
-    while (dir && (entry = g_dir_read_name(dir))) {
-        g_autofree char *path = NULL;
-        g_autofree char *text = NULL;
-        gsize len = 0;
-        char *end = NULL;
-        long pid = strtol(entry, &end, 10);
-
-        if (!end || *end || pid <= 0 || pid == getpid())
-            continue;
-        path = g_strdup_printf("/proc/%ld/cmdline", pid);
-        if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
-            continue;
-        for (gsize i = 0; i + 1 < len; i++) {
-            if (text[i] == '\0')
-                text[i] = ' ';
-        }
-        if (strstr(text, needle)) {
-            pid_t p = (pid_t)pid;
-
-            g_array_append_val(pids, p);
-        }
-    }
-    return pids;
 }
 
 static gboolean pid_exists(gint64 pid)
@@ -190,12 +160,8 @@ static QemuDriver *open_driver(Fixture *fx)
  * that is going down anyway). */
 static void on_abort(int sig)
 {
-    if (current_root) {
-        g_autoptr(GArray) left = find_processes(current_root);
-
-        for (guint i = 0; i < left->len; i++)
-            kill(g_array_index(left, pid_t, i), SIGKILL);
-    }
+    if (current_root)
+        test_kill_processes_naming(current_root);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -253,18 +219,11 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
         qemu_driver_close(fx->drv);
     }
     if (fx->root) {
-        g_autoptr(GArray) left = find_processes(fx->root);
+        guint left = test_kill_processes_naming(fx->root);
 
-        for (guint i = 0; i < left->len; i++) {
-            pid_t pid = g_array_index(left, pid_t, i);
-
-            g_printerr("# teardown: process %d was left running: killed\n", (int)pid);
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-        }
         rm_rf(fx->root);
         current_root = NULL;
-        g_assert_cmpuint(left->len, ==, 0);
+        g_assert_cmpuint(left, ==, 0);
     }
     g_free(fx->root);
     g_free(fx->kernel);
@@ -1000,7 +959,7 @@ static void test_start_failure(Fixture *fx, gconstpointer data)
     check_state(fx->drv, ref.uuid, DOMAIN_STATE_SHUTOFF, NULL);
     g_assert_false(g_file_test(status, G_FILE_TEST_EXISTS));
     {
-        g_autoptr(GArray) left = find_processes(fx->root);
+        g_autoptr(GArray) left = test_processes_naming(fx->root);
 
         g_assert_cmpuint(left->len, ==, 0);
     }
@@ -1049,7 +1008,7 @@ static void test_lockd(Fixture *fx, gconstpointer data)
     g_clear_error(&err);
     check_state(fx->drv, b.uuid, DOMAIN_STATE_SHUTOFF, NULL);
     {
-        g_autoptr(GArray) left = find_processes(UUID_B);
+        g_autoptr(GArray) left = test_processes_naming(UUID_B);
 
         g_assert_cmpuint(left->len, ==, 0);
     }

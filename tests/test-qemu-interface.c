@@ -12,8 +12,9 @@
  *
  * Each case has its own temporary root and driver; the teardown destroys
  * what still runs, closes the driver and then checks that no QEMU of the
- * case is left (killing any it finds) and that no interface but lo and
- * the test's bridge is left in the namespace.  Waits are bounded by a
+ * case is left (no process whose command line or environment names the
+ * case's root, see testproc.h; it kills any it finds) and that no
+ * interface but lo and the test's bridge is left in the namespace.  Waits are bounded by a
  * safety deadline (a hang guard, never a timed assertion).
  */
 #include <config.h>
@@ -33,7 +34,6 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/if_tun.h>
@@ -48,6 +48,7 @@
 #include "driver/qemu_driver.h"
 #include "driver/qemu_interface.h"
 #include "driver/qemu_process.h"
+#include "tests/testproc.h"
 
 #define SAFETY_MS 60000
 #define POLL_US (20 * 1000)
@@ -227,38 +228,6 @@ static void rm_rf(const char *path)
     g_rmdir(path);
 }
 
-/* Pids of the processes whose command line contains needle. */
-static GArray *find_processes(const char *needle)
-{
-    GArray *pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
-    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
-    const char *entry;
-
-    while (dir && (entry = g_dir_read_name(dir))) {
-        g_autofree char *path = NULL;
-        g_autofree char *text = NULL;
-        gsize len = 0;
-        char *end = NULL;
-        long pid = strtol(entry, &end, 10);
-
-        if (!end || *end || pid <= 0 || pid == getpid())
-            continue;
-        path = g_strdup_printf("/proc/%ld/cmdline", pid);
-        if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
-            continue;
-        for (gsize i = 0; i + 1 < len; i++) {
-            if (text[i] == '\0')
-                text[i] = ' ';
-        }
-        if (strstr(text, needle)) {
-            pid_t p = (pid_t)pid;
-
-            g_array_append_val(pids, p);
-        }
-    }
-    return pids;
-}
-
 static gboolean pid_exists(gint64 pid)
 {
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH);
@@ -348,12 +317,8 @@ static QemuDriver *open_driver(Fixture *fx)
  * case's QEMUs on the way out all the same. */
 static void on_abort(int sig)
 {
-    if (current_root) {
-        g_autoptr(GArray) left = find_processes(current_root);
-
-        for (guint i = 0; i < left->len; i++)
-            kill(g_array_index(left, pid_t, i), SIGKILL);
-    }
+    if (current_root)
+        test_kill_processes_naming(current_root);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -412,19 +377,12 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
         qemu_driver_close(fx->drv);
     }
     if (fx->root) {
-        g_autoptr(GArray) left = find_processes(fx->root);
+        guint left = test_kill_processes_naming(fx->root);
         g_autoptr(GPtrArray) links = NULL;
 
-        for (guint i = 0; i < left->len; i++) {
-            pid_t pid = g_array_index(left, pid_t, i);
-
-            g_printerr("# teardown: process %d was left running: killed\n", (int)pid);
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-        }
         rm_rf(fx->root);
         current_root = NULL;
-        g_assert_cmpuint(left->len, ==, 0);
+        g_assert_cmpuint(left, ==, 0);
         /* with every QEMU gone, every tap is gone */
         links = extra_links();
         for (guint i = 0; i < links->len; i++)
@@ -522,7 +480,7 @@ static GStrv domain_taps(Fixture *fx, const unsigned char *uuid)
 /* Nothing of a failed start is left: shut off, no QEMU, no tap. */
 static void check_nothing_left(Fixture *fx, const unsigned char *uuid)
 {
-    g_autoptr(GArray) left = find_processes(fx->root);
+    g_autoptr(GArray) left = test_processes_naming(fx->root);
     g_autoptr(GPtrArray) links = extra_links();
 
     check_shutoff(fx, uuid, NULL);
