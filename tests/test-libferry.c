@@ -98,17 +98,17 @@ static void test_refused_uris(void)
     assert_last_error(FERRY_ERROR_INVALID_ARG, FERRY_ERROR_FROM_LIBFERRY,
                       "ferry_connect_open: unsupported flags 0x1");
 
-    /* No remote driver yet: the placeholder refuses every remote URI. */
-    static const char *const remote[] = { "qemu+tcp://127.0.0.1:16509/system", "qemu:///system",
-                                          "qemu+unix:///system?socket=/tmp/sock",
-                                          "qemu://hostb/system" };
+    /* The remote driver: nothing listens there, so each fails to connect,
+     * saying which URI (the reason is the transport's: no socket, no CA
+     * certificate, a refused connection). */
+    static const char *const remote[] = { "qemu+tcp://127.0.0.1:1/system",
+                                          "qemu+unix:///system?socket=/nonexistent/sock" };
     for (gsize i = 0; i < G_N_ELEMENTS(remote); i++) {
-        g_autofree char *msg = g_strdup_printf(
-            "cannot connect to '%s': the remote driver is not available in this build", remote[i]);
+        g_autofree char *msg = g_strdup_printf("cannot connect to '%s': ", remote[i]);
 
         g_assert_null(ferry_connect_open(remote[i], 0));
-        assert_last_error(FERRY_ERROR_NO_CONNECT, FERRY_ERROR_FROM_LIBFERRY, msg);
-        g_assert_cmpstr(ferry_get_last_error()->message, ==, msg);
+        assert_last_error(FERRY_ERROR_NO_CONNECT, FERRY_ERROR_FROM_RPC, msg);
+        g_assert_true(g_str_has_prefix(ferry_get_last_error()->message, msg));
     }
     ferry_reset_last_error();
     g_assert_null(ferry_get_last_error());
@@ -120,7 +120,8 @@ static void test_default_uri(Fixture *fx, gconstpointer data)
     /* Empty is unset; LIBVIRT_DEFAULT_URI (set in main) is not read. */
     g_setenv("FERRY_DEFAULT_URI", "", TRUE);
     g_assert_null(ferry_connect_open(NULL, 0));
-    assert_last_error(FERRY_ERROR_NO_CONNECT, FERRY_ERROR_FROM_LIBFERRY, "'qemu:///system'");
+    assert_last_error(FERRY_ERROR_NO_CONNECT, FERRY_ERROR_FROM_RPC,
+                      "cannot connect to 'qemu:///system': ");
 
     g_setenv("FERRY_DEFAULT_URI", fx->uri, TRUE);
     FerryConnect *conn = open_ok(NULL);

@@ -10,6 +10,7 @@
 #define FERRY_LOG_MODULE "libferry"
 
 #include "libferry/libferry_priv.h"
+#include "rpc/remote_driver.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -42,9 +43,8 @@ void libferry_init(void)
         if (!ferry_log_init_from_env(&err))
             fprintf(stderr, "libferry: ignoring the log settings: %s\n", err->message);
         driver_registry_add(&libferry_embed_registration);
-        /* The remote driver (src/rpc) replaces this one when it registers
-         * itself (remote_driver_register() here, once it exists). */
-        driver_registry_add(&libferry_remote_stub_registration);
+        /* The remote driver (src/rpc): every URI but embed ones. */
+        remote_driver_register();
         g_once_init_leave(&done, 1);
     }
 }

@@ -26,9 +26,9 @@ struct _FerryDomain {
 /* Registers the built-in drivers once (every entry point calls it). */
 void libferry_init(void);
 
-/* The drivers libferry ships (embed_driver.c, remote_stub.c). */
+/* The embed driver libferry ships (embed_driver.c); the remote driver is
+ * src/rpc's (remote_driver_register()). */
 extern const DriverRegistration libferry_embed_registration;
-extern const DriverRegistration libferry_remote_stub_registration;
 
 /* Every public call starts with libferry_enter() (initializes, resets the
  * last error) and ends a failure with libferry_fail_with(err) (takes err,
