@@ -27,6 +27,7 @@
 #include "daemon/daemon_client.h"
 #include "daemon/dispatch.h"
 #include "driver/qemu_driver.h"
+#include "migration/migration.h"
 #include "rpc/server.h"
 #include "rpc/tls.h"
 #include "util/error.h"
@@ -43,6 +44,7 @@ struct _Daemon {
     char *pidfile;
     int pidfile_fd;
     char *addr_file;
+    gboolean quit_requested; /* a signal came before daemon_run */
     QemuDriver *drv;
     RpcServer *srv;
     RpcServerHandler *handlers;
@@ -430,6 +432,34 @@ static gboolean daemon_start_server(Daemon *d, GError **error)
     return TRUE;
 }
 
+static gboolean daemon_on_signal(gpointer opaque)
+{
+    Daemon *d = opaque;
+
+    FLOG_INFO("signal received: shutting down (running domains keep running)");
+    daemon_quit(d);
+    return G_SOURCE_CONTINUE;
+}
+
+/* libvirtd reloads its configuration on SIGHUP; ferryd does not (yet),
+ * and a hangup must not kill it without cleaning up. */
+static gboolean daemon_on_sighup(gpointer opaque)
+{
+    FLOG_WARN("SIGHUP ignored: ferryd does not reload its configuration (restart it: running "
+              "domains keep running)");
+    return G_SOURCE_CONTINUE;
+}
+
+/* Signals are caught from before the first listener exists: a SIGTERM or
+ * SIGHUP that comes as soon as the address file is written must not kill
+ * ferryd uncleanly. */
+static void daemon_catch_signals(Daemon *d)
+{
+    d->signal_sources[0] = g_unix_signal_add(SIGTERM, daemon_on_signal, d);
+    d->signal_sources[1] = g_unix_signal_add(SIGINT, daemon_on_signal, d);
+    d->signal_sources[2] = g_unix_signal_add(SIGHUP, daemon_on_sighup, d);
+}
+
 Daemon *daemon_new(const DaemonOptions *opts, GError **error)
 {
     g_autoptr(Daemon) d = g_new0(Daemon, 1);
@@ -472,41 +502,24 @@ Daemon *daemon_new(const DaemonOptions *opts, GError **error)
 
     qcfg.root = d->cfg->state_root;
     qcfg.host_uuid = d->host_uuid;
+    /* The v3 migration phases, before any client can ask for them. */
+    migration_init();
     d->drv = qemu_driver_open(&qcfg, error);
     if (!d->drv)
         return NULL;
 
+    daemon_catch_signals(d);
     if (!daemon_start_server(d, error) || !daemon_listen(d, opts, error))
         return NULL;
     return g_steal_pointer(&d);
 }
 
-static gboolean daemon_on_signal(gpointer opaque)
-{
-    Daemon *d = opaque;
-
-    FLOG_INFO("signal received: shutting down (running domains keep running)");
-    daemon_quit(d);
-    return G_SOURCE_CONTINUE;
-}
-
-/* libvirtd reloads its configuration on SIGHUP; ferryd does not (yet),
- * and a hangup must not kill it without cleaning up. */
-static gboolean daemon_on_sighup(gpointer opaque)
-{
-    FLOG_WARN("SIGHUP ignored: ferryd does not reload its configuration (restart it: running "
-              "domains keep running)");
-    return G_SOURCE_CONTINUE;
-}
-
 void daemon_run(Daemon *d)
 {
     d->loop = g_main_loop_new(NULL, FALSE);
-    d->signal_sources[0] = g_unix_signal_add(SIGTERM, daemon_on_signal, d);
-    d->signal_sources[1] = g_unix_signal_add(SIGINT, daemon_on_signal, d);
-    d->signal_sources[2] = g_unix_signal_add(SIGHUP, daemon_on_sighup, d);
     FLOG_INFO("ferryd %s ready (pid %ld)", PACKAGE_VERSION, (long)getpid());
-    g_main_loop_run(d->loop);
+    if (!d->quit_requested)
+        g_main_loop_run(d->loop);
     for (gsize i = 0; i < G_N_ELEMENTS(d->signal_sources); i++) {
         if (d->signal_sources[i])
             g_source_remove(d->signal_sources[i]);
@@ -516,6 +529,7 @@ void daemon_run(Daemon *d)
 
 void daemon_quit(Daemon *d)
 {
+    d->quit_requested = TRUE;
     if (d->loop)
         g_main_loop_quit(d->loop);
 }
@@ -524,6 +538,11 @@ void daemon_free(Daemon *d)
 {
     if (!d)
         return;
+    for (gsize i = 0; i < G_N_ELEMENTS(d->signal_sources); i++) {
+        if (d->signal_sources[i])
+            g_source_remove(d->signal_sources[i]);
+        d->signal_sources[i] = 0;
+    }
     /* Clients first: each one's autodestroy domains go with it, as they go
      * with libvirtd's clients.  Then the driver, which leaves every other
      * domain running for the next ferryd on this root. */

@@ -412,11 +412,18 @@ static void test_unsupported(Fixture *fx, gconstpointer data)
     call_fail(fx, REMOTE_PROC_CONNECT_GET_CAPABILITIES, NULL,
               sizeof(remote_connect_get_capabilities_ret), FERRY_ERR_NO_SUPPORT,
               "(CONNECT_GET_CAPABILITIES)");
-    /* The local driver has no events (yet): refused, as NO_SUPPORT. */
-    remote_connect_domain_event_callback_register_any_args ev = { .eventID = 0 };
+    /* The local driver has lifecycle events (0), no others. */
+    remote_connect_domain_event_callback_register_any_args ev = { .eventID = 21 };
+    remote_connect_domain_event_callback_register_any_ret evret = { .callbackID = -1 };
     call_fail(fx, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &ev,
               sizeof(remote_connect_domain_event_callback_register_any_ret), FERRY_ERR_NO_SUPPORT,
-              "event");
+              "event 21");
+    ev.eventID = 0;
+    call_ok(fx, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &ev, &evret);
+    g_assert_cmpint(evret.callbackID, >=, 0);
+    remote_connect_domain_event_callback_deregister_any_args evd = { .callbackID =
+                                                                         evret.callbackID };
+    call_ok(fx, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, &evd, NULL);
 }
 
 /* ---------------------------------------------------------------- domains */

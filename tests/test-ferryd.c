@@ -963,6 +963,162 @@ static void test_virsh_sequence(Fixture *fx, gconstpointer data)
     g_assert_true(wait_qemu(fx, 0, 10000));
 }
 
+/* python3-libvirt defines a domain and create()s it: a real QEMU runs;
+ * a second script looks it up and destroy()s it: the QEMU is gone. */
+static void test_python_start_destroy(Fixture *fx, gconstpointer data)
+{
+    if (!have_clients() || !have_python_libvirt(fx))
+        return;
+    g_autofree char *file = write_guest(fx, "py1");
+
+    g_assert_cmpuint(count_qemu(fx), ==, 0);
+    g_autoptr(Run) start = run_argv(
+        fx, (const char *const[]){ PYTHON, "-c",
+                                   "import sys, libvirt\n"
+                                   "c = libvirt.open(sys.argv[1])\n"
+                                   "d = c.defineXML(open(sys.argv[2]).read())\n"
+                                   "print(d.name(), d.isActive(), d.state()[0])\n"
+                                   "d.create()\n"
+                                   "print(d.isActive(), d.state()[0], d.state()[1], d.ID() > 0)\n"
+                                   "c.close()\n",
+                                   fx->tcp_uri, file, NULL });
+    g_test_message("python create: %d\n%s%s", start->status, start->out, start->err);
+    g_assert_cmpint(start->status, ==, 0);
+    /* VIR_DOMAIN_SHUTOFF 5, then RUNNING 1 for reason BOOTED 1. */
+    g_assert_cmpstr(start->out, ==, "py1 0 5\n1 1 1 True\n");
+    g_assert_cmpuint(count_qemu(fx), ==, 1);
+
+    g_autoptr(Run) stop = python(fx,
+                                 "import sys, libvirt\n"
+                                 "c = libvirt.open(sys.argv[1])\n"
+                                 "d = c.lookupByName('py1')\n"
+                                 "d.destroy()\n"
+                                 "print(d.isActive(), d.state()[0], d.state()[1])\n"
+                                 "d.undefine()\n"
+                                 "print(len(c.listAllDomains()))\n"
+                                 "c.close()\n",
+                                 fx->unix_uri);
+    g_test_message("python destroy: %d\n%s%s", stop->status, stop->out, stop->err);
+    g_assert_cmpint(stop->status, ==, 0);
+    /* SHUTOFF 5 for reason DESTROYED 2. */
+    g_assert_cmpstr(stop->out, ==, "0 5 2\n0\n");
+    g_assert_true(wait_qemu(fx, 0, 10000));
+}
+
+/* TRUE once path contains needle (timeout_ms at most). */
+static gboolean file_wait_for(const char *path, const char *needle, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+    while (g_get_monotonic_time() < deadline) {
+        g_autofree char *text = NULL;
+
+        if (g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle))
+            return TRUE;
+        g_usleep(100 * 1000);
+    }
+    return FALSE;
+}
+
+/* `virsh event` in the background (line-buffered through stdbuf, an argv
+ * too), its output in log. */
+static Spawn *virsh_event_start(Fixture *fx, const char *log, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autofree char *home = g_build_filename(fx->root, "home", NULL);
+    g_autoptr(GError) err = NULL;
+
+    g_ptr_array_add(argv, (gpointer) "/usr/bin/stdbuf");
+    g_ptr_array_add(argv, (gpointer) "-oL");
+    g_ptr_array_add(argv, (gpointer)VIRSH);
+    g_ptr_array_add(argv, (gpointer) "-c");
+    g_ptr_array_add(argv, fx->tcp_uri);
+    g_ptr_array_add(argv, (gpointer) "event");
+    for (const char *const *a = args; *a; a++)
+        g_ptr_array_add(argv, (gpointer)*a);
+    g_ptr_array_add(argv, NULL);
+
+    Spawn *sp = spawn_new((const char *const *)argv->pdata);
+    g_mkdir_with_parents(home, 0700);
+    spawn_set_env(sp, "HOME", home);
+    spawn_set_env(sp, "LIBVIRT_DEFAULT_URI", NULL);
+    spawn_set_log_file(sp, log);
+    g_assert_true(spawn_start(sp, &err));
+    g_assert_no_error(err);
+    return sp;
+}
+
+/* Debian's virsh, `event --loop --all` and a one-shot `event --domain
+ * --event lifecycle --timeout`, prints the lifecycle events of a start
+ * and destroy that another client (virsh) makes. */
+static void test_virsh_events(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    SpawnStatus status = { 0 };
+
+    if (!have_clients())
+        return;
+    if (!g_file_test("/usr/bin/stdbuf", G_FILE_TEST_IS_EXECUTABLE)) {
+        g_test_skip("stdbuf (coreutils) is missing");
+        return;
+    }
+    g_autofree char *file = write_guest(fx, "vm3");
+    g_autofree char *def = virsh_ok(fx, fx->tcp_uri, "define", file, NULL);
+    /* A second domain whose redefinitions show that the watchers listen. */
+    g_autofree char *marker_xml = NULL;
+    {
+        g_autofree char *xml = lft_guest_xml(fx->root, "marker", UUID1);
+        g_autoptr(GString) other = g_string_new(xml);
+        g_string_replace(other, UUID1, "8c1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a22", 0);
+        marker_xml = g_build_filename(fx->root, "marker.xml", NULL);
+        g_assert_true(g_file_set_contents(marker_xml, other->str, -1, NULL));
+    }
+
+    g_autofree char *one_log = g_build_filename(fx->root, "event-one.log", NULL);
+    g_autofree char *loop_log = g_build_filename(fx->root, "event-loop.log", NULL);
+    g_autoptr(Spawn) one =
+        virsh_event_start(fx, one_log,
+                          (const char *const[]){ "--domain", "vm3", "--event", "lifecycle",
+                                                 "--timeout", "120", NULL });
+    g_autoptr(Spawn) loop = virsh_event_start(
+        fx, loop_log, (const char *const[]){ "--loop", "--all", "--timeout", "120", NULL });
+    gboolean listening = FALSE;
+    for (int i = 0; i < 100 && !listening; i++) {
+        g_autofree char *m = virsh_ok(fx, fx->unix_uri, "define", marker_xml, NULL);
+        listening = file_wait_for(loop_log, "for domain 'marker'", 300);
+    }
+    g_assert_true(listening);
+
+    g_autofree char *start = virsh_ok(fx, fx->unix_uri, "start", "vm3", NULL);
+    g_assert_true(wait_qemu(fx, 1, 10000));
+    g_autofree char *des = virsh_ok(fx, fx->unix_uri, "destroy", "vm3", NULL);
+    g_assert_true(wait_qemu(fx, 0, 10000));
+
+    /* The one-shot watcher ends after its first event. */
+    g_assert_true(spawn_wait(one, 30000, &status, &err));
+    g_assert_no_error(err);
+    g_autofree char *one_text = NULL;
+    g_assert_true(g_file_get_contents(one_log, &one_text, NULL, NULL));
+    g_test_message("virsh event --domain vm3 --event lifecycle:\n%s", one_text);
+    g_assert_true(spawn_status_success(&status));
+    g_assert_nonnull(strstr(one_text, "event 'lifecycle' for domain 'vm3': Started Booted\n"));
+    g_assert_nonnull(strstr(one_text, "events received: 1\n"));
+
+    /* The loop shows both, then SIGINT ends it as virsh's users end it. */
+    g_assert_true(file_wait_for(loop_log, "for domain 'vm3': Stopped Destroyed", 30000));
+    g_assert_true(spawn_kill(loop, SIGINT, &err));
+    g_assert_true(spawn_wait(loop, 30000, &status, &err));
+    g_assert_no_error(err);
+    g_autofree char *loop_text = NULL;
+    g_assert_true(g_file_get_contents(loop_log, &loop_text, NULL, NULL));
+    g_test_message("virsh event --loop --all:\n%s", loop_text);
+    g_assert_nonnull(strstr(loop_text, "event 'lifecycle' for domain 'vm3': Started Booted\n"
+                                       "event 'lifecycle' for domain 'vm3': Stopped Destroyed\n"));
+
+    g_autofree char *und = virsh_ok(fx, fx->tcp_uri, "undefine", "vm3", NULL);
+    g_autofree char *und2 = virsh_ok(fx, fx->tcp_uri, "undefine", "marker", NULL);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -977,6 +1133,8 @@ int main(int argc, char **argv)
     ADD("/ferryd/second-daemon", test_second_daemon);
     ADD("/ferryd/bad-wire", test_bad_wire);
     ADD("/ferryd/ferry-shell", test_ferry_shell);
+    ADD("/ferryd/python-start-destroy", test_python_start_destroy);
+    ADD("/ferryd/virsh-events", test_virsh_events);
     /* These write a config and start ferryd themselves. */
     g_test_add("/ferryd/tls", Fixture, "manual", fixture_setup, test_tls, fixture_teardown);
     g_test_add("/ferryd/max-clients", Fixture, "manual", fixture_setup, test_max_clients,

@@ -77,6 +77,8 @@ static void test_exports(void)
 {
     g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_connect_open"));
     g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_get_last_error"));
+    g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_connect_domain_event_register"));
+    g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_domain_migrate_set_max_speed"));
     g_assert_null(dlsym(RTLD_DEFAULT, "ferry_error_set"));
     g_assert_null(dlsym(RTLD_DEFAULT, "ferry_uuid_parse"));
     g_assert_null(dlsym(RTLD_DEFAULT, "ferry_log_message"));
@@ -441,6 +443,141 @@ static void test_autodestroy_on_close(Fixture *fx, gconstpointer data)
     ferry_connect_close(c);
 }
 
+/* ---------------------------------------------------------------- events and tuning */
+
+typedef struct {
+    GMutex lock;
+    GPtrArray *seen; /* "NAME Event Detail" */
+    guint freed;
+} EventLog;
+
+static void event_log_cb(FerryConnect *conn, FerryDomain *dom, int event, int detail, void *opaque)
+{
+    EventLog *log = opaque;
+
+    g_mutex_lock(&log->lock);
+    g_ptr_array_add(log->seen, g_strdup_printf("%s %s %s", ferry_domain_get_name(dom),
+                                               ferry_domain_event_type_name(event),
+                                               ferry_domain_event_detail_name(event, detail)));
+    g_mutex_unlock(&log->lock);
+}
+
+static void event_log_freed(void *opaque)
+{
+    EventLog *log = opaque;
+
+    g_mutex_lock(&log->lock);
+    log->freed++;
+    g_mutex_unlock(&log->lock);
+}
+
+static char *event_log_wait(EventLog *log, guint want)
+{
+    gint64 deadline = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+
+    for (;;) {
+        g_mutex_lock(&log->lock);
+        if (log->seen->len >= want || g_get_monotonic_time() > deadline) {
+            g_ptr_array_add(log->seen, NULL);
+            char *joined = g_strjoinv(", ", (char **)log->seen->pdata);
+            g_ptr_array_remove_index(log->seen, log->seen->len - 1);
+            g_mutex_unlock(&log->lock);
+            return joined;
+        }
+        g_mutex_unlock(&log->lock);
+        g_usleep(20 * 1000);
+    }
+}
+
+/* Over embed: one connection hears what another one of the same process
+ * does to the shared driver; closing a connection drops its callbacks. */
+static void test_events(Fixture *fx, gconstpointer data)
+{
+    EventLog log = { .seen = g_ptr_array_new_with_free_func(g_free) };
+
+    g_mutex_init(&log.lock);
+    FerryConnect *watch = open_ok(fx->uri);
+    FerryConnect *act = open_ok(fx->uri);
+    int id = ferry_connect_domain_event_register(watch, NULL, event_log_cb, &log, event_log_freed);
+    g_assert_cmpint(id, >=, 0);
+    g_assert_cmpint(ferry_connect_domain_event_register(watch, NULL, NULL, NULL, NULL), ==, -1);
+    assert_last_error(FERRY_ERROR_INVALID_ARG, FERRY_ERROR_FROM_LIBFERRY, "callback is NULL");
+
+    g_autofree char *xml = lft_guest_xml(fx->root, "web1", UUID1);
+    FerryDomain *dom = ferry_domain_define_xml(act, xml, 0);
+    g_assert_nonnull(dom);
+    /* Another connection's domain is no filter for this one. */
+    g_assert_cmpint(ferry_connect_domain_event_register(watch, dom, event_log_cb, &log, NULL), ==,
+                    -1);
+    if (lft_have_guest()) {
+        g_assert_cmpint(ferry_domain_create(dom, FERRY_DOMAIN_START_PAUSED), ==, 0);
+        g_assert_cmpint(ferry_domain_resume(dom), ==, 0);
+        g_assert_cmpint(ferry_domain_destroy(dom, 0), ==, 0);
+    }
+    g_assert_cmpint(ferry_domain_undefine(dom, 0), ==, 0);
+    ferry_domain_free(dom);
+    if (lft_have_guest()) {
+        g_autofree char *seen = event_log_wait(&log, 6);
+        g_assert_cmpstr(seen, ==,
+                        "web1 Defined Added, web1 Started Booted, web1 Suspended Paused, "
+                        "web1 Resumed Unpaused, web1 Stopped Destroyed, web1 Undefined Removed");
+    } else {
+        g_autofree char *seen = event_log_wait(&log, 2);
+        g_assert_cmpstr(seen, ==, "web1 Defined Added, web1 Undefined Removed");
+    }
+    g_assert_cmpint(ferry_connect_domain_event_deregister(act, id), ==, -1);
+    g_assert_cmpuint(log.freed, ==, 0);
+    /* Closing drops the registration: its free function runs. */
+    g_assert_cmpint(ferry_connect_close(watch), ==, 0);
+    g_assert_cmpuint(log.freed, ==, 1);
+    g_assert_cmpint(ferry_connect_close(act), ==, 0);
+    g_ptr_array_unref(log.seen);
+    g_mutex_clear(&log.lock);
+}
+
+static void test_event_names(void)
+{
+    g_assert_cmpstr(ferry_domain_event_type_name(FERRY_DOMAIN_EVENT_STARTED), ==, "Started");
+    g_assert_cmpstr(ferry_domain_event_detail_name(FERRY_DOMAIN_EVENT_STARTED,
+                                                   FERRY_DOMAIN_EVENT_STARTED_BOOTED),
+                    ==, "Booted");
+    g_assert_cmpstr(ferry_domain_event_detail_name(FERRY_DOMAIN_EVENT_STOPPED,
+                                                   FERRY_DOMAIN_EVENT_STOPPED_FAILED),
+                    ==, "Failed");
+    g_assert_cmpstr(ferry_domain_event_type_name(99), ==, "unknown");
+    g_assert_cmpstr(ferry_domain_event_detail_name(FERRY_DOMAIN_EVENT_CRASHED, 7), ==, "unknown");
+}
+
+/* migrate-setspeed & co over embed: stored per domain. */
+static void test_migrate_tuning(Fixture *fx, gconstpointer data)
+{
+    FerryConnect *conn = open_ok(fx->uri);
+    g_autofree char *xml = lft_guest_xml(fx->root, "web1", UUID1);
+    FerryDomain *dom = ferry_domain_define_xml(conn, xml, 0);
+    unsigned long long v = 0;
+
+    g_assert_nonnull(dom);
+    g_assert_cmpint(ferry_domain_migrate_get_max_speed(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, FERRY_DOMAIN_MIGRATE_MAX_SPEED_UNLIMITED);
+    g_assert_cmpint(ferry_domain_migrate_set_max_speed(dom, 10, 0), ==, 0);
+    g_assert_cmpint(ferry_domain_migrate_get_max_speed(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 10);
+    g_assert_cmpint(ferry_domain_migrate_get_max_downtime(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 300);
+    g_assert_cmpint(ferry_domain_migrate_set_max_downtime(dom, 20, 0), ==, 0);
+    g_assert_cmpint(ferry_domain_migrate_get_max_downtime(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 20);
+    g_assert_cmpint(ferry_domain_migrate_get_max_downtime(dom, NULL, 0), ==, -1);
+    assert_last_error(FERRY_ERROR_INVALID_ARG, FERRY_ERROR_FROM_LIBFERRY, "ms is NULL");
+    g_assert_cmpint(ferry_domain_migrate_set_max_downtime(dom, 20, 1), ==, -1);
+    assert_last_error(FERRY_ERROR_INVALID_ARG, FERRY_ERROR_FROM_DRIVER, "unsupported flags 0x1");
+    g_assert_cmpint(ferry_domain_undefine(dom, 0), ==, 0);
+    g_assert_cmpint(ferry_domain_migrate_get_max_speed(dom, &v, 0), ==, -1);
+    assert_last_error(FERRY_ERROR_NO_DOMAIN, FERRY_ERROR_FROM_DRIVER, "");
+    ferry_domain_free(dom);
+    g_assert_cmpint(ferry_connect_close(conn), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -458,5 +595,8 @@ int main(int argc, char **argv)
     ADD("/libferry/errors", test_errors);
     ADD("/libferry/shared-driver", test_shared_driver);
     ADD("/libferry/autodestroy-on-close", test_autodestroy_on_close);
+    ADD("/libferry/events", test_events);
+    ADD("/libferry/migrate-tuning", test_migrate_tuning);
+    g_test_add_func("/libferry/event-names", test_event_names);
     return g_test_run();
 }

@@ -8,7 +8,9 @@
 
 #include <glib/gstdio.h>
 
+#include "driver/domain_obj.h"
 #include "driver/qemu_driver_ops.h"
+#include "driver/qemu_monitor.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/uuid.h"
@@ -248,6 +250,248 @@ static void test_autodestroy_on_close(Fixture *fx, gconstpointer data)
     g_assert_cmpint(ferry_error_code_of(err), ==, FERRY_ERR_NO_DOMAIN);
 }
 
+/* What lifecycle callbacks saw: "event/detail" per call, in order. */
+typedef struct {
+    GMutex lock;
+    GPtrArray *seen;
+    DriverConn *conn;
+    gboolean conn_ok;
+    guint freed;
+} EventLog;
+
+static void event_log_cb(DriverConn *conn, const DriverDomain *dom, int event, int detail,
+                         gpointer opaque)
+{
+    EventLog *log = opaque;
+
+    g_mutex_lock(&log->lock);
+    g_ptr_array_add(log->seen, g_strdup_printf("%s %d/%d", dom->name, event, detail));
+    if (conn != log->conn)
+        log->conn_ok = FALSE;
+    g_mutex_unlock(&log->lock);
+}
+
+static void event_log_freed(gpointer opaque)
+{
+    EventLog *log = opaque;
+
+    g_mutex_lock(&log->lock);
+    log->freed++;
+    g_mutex_unlock(&log->lock);
+}
+
+/* The events seen so far, joined with ", ", and forgotten. */
+static char *event_log_take(Fixture *fx, EventLog *log)
+{
+    qemu_driver_event_flush(fx->drv);
+    g_mutex_lock(&log->lock);
+    g_ptr_array_add(log->seen, NULL);
+    char *joined = g_strjoinv(", ", (char **)log->seen->pdata);
+    g_ptr_array_set_size(log->seen, 0);
+    g_mutex_unlock(&log->lock);
+    return joined;
+}
+
+static void test_lifecycle_events(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DriverConn) conn = qemu_driver_conn_open(fx->drv, 6, NULL);
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    EventLog all = { .seen = g_ptr_array_new_with_free_func(g_free), .conn_ok = TRUE };
+    EventLog one = { .seen = g_ptr_array_new_with_free_func(g_free), .conn_ok = TRUE };
+    int id_all, id_one;
+
+    if (!have_guest(fx)) {
+        g_ptr_array_unref(all.seen);
+        g_ptr_array_unref(one.seen);
+        return;
+    }
+    g_mutex_init(&all.lock);
+    g_mutex_init(&one.lock);
+    all.conn = one.conn = conn;
+    id_all =
+        conn->ops->event_register_lifecycle(conn, NULL, event_log_cb, &all, event_log_freed, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(id_all, >=, 0);
+
+    g_autofree char *xml = guest_xml(fx);
+    g_assert_true(conn->ops->define_xml(conn, xml, 0, &dom, &err));
+    g_assert_no_error(err);
+    /* A filter on one domain (it must exist). */
+    id_one = conn->ops->event_register_lifecycle(conn, &dom, event_log_cb, &one, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(id_one, !=, id_all);
+    g_assert_true(conn->ops->define_xml(conn, xml, 0, &dom, &err)); /* again: updated */
+    g_assert_true(conn->ops->create(conn, &dom, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(conn->ops->suspend(conn, &dom, &err));
+    g_assert_true(conn->ops->resume(conn, &dom, &err));
+    g_assert_true(conn->ops->destroy(conn, &dom, 0, &err));
+    g_assert_no_error(err);
+    /* Started paused: Started Booted, then Suspended Paused, as libvirt. */
+    g_assert_true(conn->ops->create(conn, &dom, DRIVER_START_PAUSED, &err));
+    g_assert_true(conn->ops->destroy(conn, &dom, 0, &err));
+    g_assert_true(conn->ops->undefine(conn, &dom, 0, &err));
+    g_assert_no_error(err);
+
+    /* DEFINED 0 (ADDED 0 / UPDATED 1), STARTED 2 BOOTED 0, SUSPENDED 3
+     * PAUSED 0, RESUMED 4 UNPAUSED 0, STOPPED 5 DESTROYED 1, UNDEFINED 1
+     * REMOVED 0. */
+    g_autofree char *seen_all = event_log_take(fx, &all);
+    g_assert_cmpstr(seen_all, ==,
+                    "ops1 0/0, ops1 0/1, ops1 2/0, ops1 3/0, ops1 4/0, ops1 5/1, ops1 2/0, "
+                    "ops1 3/0, ops1 5/1, ops1 1/0");
+    g_autofree char *seen_one = event_log_take(fx, &one);
+    g_assert_cmpstr(seen_one, ==,
+                    "ops1 0/1, ops1 2/0, ops1 3/0, ops1 4/0, ops1 5/1, ops1 2/0, ops1 3/0, "
+                    "ops1 5/1, ops1 1/0");
+    g_assert_true(all.conn_ok && one.conn_ok);
+
+    /* Deregistered: nothing more, the free function ran once; an unknown
+     * id (or one of another connection) is refused. */
+    g_assert_true(conn->ops->event_deregister(conn, id_all, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(all.freed, ==, 1);
+    g_assert_false(conn->ops->event_deregister(conn, id_all, &err));
+    g_assert_cmpint(err->code, ==, FERRY_ERR_INVALID_ARG);
+    g_clear_error(&err);
+    g_autoptr(DriverConn) other = qemu_driver_conn_open(fx->drv, 7, NULL);
+    g_assert_false(other->ops->event_deregister(other, id_one, &err));
+    g_clear_error(&err);
+    g_assert_true(conn->ops->define_xml(conn, xml, 0, &dom, &err));
+    g_autofree char *after = event_log_take(fx, &all);
+    g_assert_cmpstr(after, ==, "");
+    g_assert_true(conn->ops->undefine(conn, &dom, 0, &err));
+
+    /* A filter on a domain that does not exist is refused. */
+    g_assert_cmpint(conn->ops->event_register_lifecycle(conn, &dom, event_log_cb, &one, NULL, &err),
+                    ==, -1);
+    g_assert_cmpint(ferry_error_code_of(err), ==, FERRY_ERR_NO_DOMAIN);
+    g_clear_error(&err);
+
+    /* Closing the connection drops its callbacks. */
+    g_clear_pointer(&conn, driver_conn_unref);
+    g_ptr_array_unref(all.seen);
+    g_ptr_array_unref(one.seen);
+    g_mutex_clear(&all.lock);
+    g_mutex_clear(&one.lock);
+}
+
+/* QEMU's max-bandwidth and downtime-limit, read within the async job. */
+static void query_migrate_params(DomainObj *obj, unsigned long long *bandwidth,
+                                 unsigned long long *downtime)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QemuMonitor) mon = qemu_monitor_ref(domain_obj_get_monitor(obj));
+    g_autoptr(json_object) ret = NULL;
+    json_object *v = NULL;
+
+    g_assert_true(domain_obj_enter_monitor_async(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, &err));
+    ret = qmp_call(mon, "query-migrate-parameters", NULL, &err);
+    g_assert_true(domain_obj_exit_monitor(obj, &err));
+    g_assert_no_error(err);
+    g_assert_true(json_object_object_get_ex(ret, "max-bandwidth", &v));
+    *bandwidth = json_object_get_uint64(v);
+    g_assert_true(json_object_object_get_ex(ret, "downtime-limit", &v));
+    *downtime = json_object_get_uint64(v);
+}
+
+/* While a migration-out job runs, the values go to QEMU at once. */
+static void test_migrate_tuning_live(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DriverConn) conn = qemu_driver_conn_open(fx->drv, 9, NULL);
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    unsigned long long bw = 0, dt = 0, v = 0;
+
+    if (!have_guest(fx))
+        return;
+    g_autofree char *xml = guest_xml(fx);
+    g_assert_true(conn->ops->create_xml(conn, xml, DRIVER_START_PAUSED, &dom, &err));
+    g_assert_no_error(err);
+
+    /* What Begin3 does: the async job, then no thread owns it. */
+    DomainObj *obj = domain_list_find_by_uuid(qemu_driver_get_domains(fx->drv), dom.uuid,
+                                              DOMAIN_LOOKUP_LOCKED, &err);
+    g_assert_nonnull(obj);
+    g_assert_true(domain_job_begin_async(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "test", 0, &err));
+    domain_job_async_continue(obj);
+    domain_obj_unlock(obj);
+
+    g_assert_true(conn->ops->migrate_set_max_speed(conn, &dom, 42, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(conn->ops->migrate_set_max_downtime(conn, &dom, 123, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(conn->ops->migrate_get_max_speed(conn, &dom, &v, 0, &err));
+    g_assert_cmpuint(v, ==, 42);
+
+    domain_obj_lock(obj);
+    g_assert_true(domain_job_async_resume(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "test", &err));
+    query_migrate_params(obj, &bw, &dt);
+    g_assert_cmpuint(bw, ==, 42ULL * 1024 * 1024);
+    g_assert_cmpuint(dt, ==, 123);
+    domain_job_end_async(obj, DOMAIN_JOB_STATUS_CANCELED);
+    domain_obj_unlock(obj);
+    domain_obj_unref(obj);
+
+    g_assert_true(conn->ops->destroy(conn, &dom, 0, &err));
+    g_assert_no_error(err);
+}
+
+/* migrate-setspeed & co outside a migration: stored per domain. */
+static void test_migrate_tuning(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DriverConn) conn = qemu_driver_conn_open(fx->drv, 8, NULL);
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    unsigned long long v = 0;
+    QemuMigrateTuning t;
+
+    g_autofree char *xml = guest_xml(fx);
+    g_assert_true(conn->ops->define_xml(conn, xml, 0, &dom, &err));
+    g_assert_no_error(err);
+    qemu_driver_get_migrate_tuning(fx->drv, dom.uuid, &t);
+    g_assert_false(t.max_speed_set || t.max_downtime_set);
+    g_assert_true(conn->ops->migrate_get_max_speed(conn, &dom, &v, 0, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(v, ==, 8796093022207ULL); /* libvirt's "unlimited" */
+    g_assert_true(conn->ops->migrate_get_max_downtime(conn, &dom, &v, 0, &err));
+    g_assert_cmpuint(v, ==, 300);
+
+    g_assert_true(conn->ops->migrate_set_max_speed(conn, &dom, 100, 0, &err));
+    g_assert_true(conn->ops->migrate_set_max_downtime(conn, &dom, 50, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(conn->ops->migrate_get_max_speed(conn, &dom, &v, 0, &err));
+    g_assert_cmpuint(v, ==, 100);
+    g_assert_true(conn->ops->migrate_get_max_downtime(conn, &dom, &v, 0, &err));
+    g_assert_cmpuint(v, ==, 50);
+    qemu_driver_get_migrate_tuning(fx->drv, dom.uuid, &t);
+    g_assert_true(t.max_speed_set && t.max_downtime_set);
+    g_assert_cmpuint(t.max_speed_mib, ==, 100);
+    g_assert_cmpuint(t.max_downtime_ms, ==, 50);
+
+    g_assert_false(conn->ops->migrate_set_max_speed(conn, &dom, 8796093022208ULL, 0, &err));
+    g_assert_cmpint(err->code, ==, FERRY_ERR_OVERFLOW);
+    g_clear_error(&err);
+    g_assert_false(conn->ops->migrate_set_max_speed(conn, &dom, 1, 1, &err));
+    g_assert_cmpint(err->code, ==, FERRY_ERR_INVALID_ARG);
+    g_clear_error(&err);
+
+    /* Running (no migration): still only stored. */
+    if (have_guest(fx)) {
+        g_assert_true(conn->ops->create(conn, &dom, DRIVER_START_PAUSED, &err));
+        g_assert_no_error(err);
+        g_assert_true(conn->ops->migrate_set_max_speed(conn, &dom, 200, 0, &err));
+        g_assert_true(conn->ops->migrate_get_max_speed(conn, &dom, &v, 0, &err));
+        g_assert_cmpuint(v, ==, 200);
+        g_assert_true(conn->ops->destroy(conn, &dom, 0, &err));
+        g_assert_no_error(err);
+    }
+    g_assert_true(conn->ops->undefine(conn, &dom, 0, &err));
+    g_assert_false(conn->ops->migrate_get_max_speed(conn, &dom, &v, 0, &err));
+    g_assert_cmpint(ferry_error_code_of(err), ==, FERRY_ERR_NO_DOMAIN);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -256,5 +500,8 @@ int main(int argc, char **argv)
     ADD("/qemu-driver-ops/connection-facts", test_connection_facts);
     ADD("/qemu-driver-ops/lifecycle", test_lifecycle);
     ADD("/qemu-driver-ops/autodestroy-on-close", test_autodestroy_on_close);
+    ADD("/qemu-driver-ops/lifecycle-events", test_lifecycle_events);
+    ADD("/qemu-driver-ops/migrate-tuning", test_migrate_tuning);
+    ADD("/qemu-driver-ops/migrate-tuning-live", test_migrate_tuning_live);
     return g_test_run();
 }

@@ -150,10 +150,15 @@ static void test_domain(Fixture *fx, gconstpointer data)
     g_test_message("begin3 on an inactive domain: %s", err->message);
     g_assert_false(ferry_error_is(err, FERRY_ERR_RPC));
     g_clear_error(&err);
-    g_assert_false(conn->ops->migrate_confirm3(conn, &dom, NULL, NULL, 1, TRUE, &err));
-    g_test_message("confirm3 without a migration: %s", err->message);
-    g_assert_false(ferry_error_is(err, FERRY_ERR_RPC));
-    g_clear_error(&err);
+    /* Confirm3(cancelled) after a Perform that already rolled back is a
+     * no-op by design (libvirt's clients skip Confirm after a failed
+     * Perform; ferry's source undoes everything there): without a
+     * migration it changes nothing. */
+    gboolean active = TRUE;
+    g_assert_true(conn->ops->migrate_confirm3(conn, &dom, NULL, NULL, 1, TRUE, &err));
+    g_assert_no_error(err);
+    g_assert_true(conn->ops->is_active(conn, &dom, &active, &err));
+    g_assert_false(active);
     g_assert_false(conn->ops->migrate_finish3(conn, NULL, NULL, 1, TRUE, &found, &cookie, &err));
     g_test_message("finish3 without a migration: %s", err->message);
     g_assert_false(ferry_error_is(err, FERRY_ERR_RPC));

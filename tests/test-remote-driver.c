@@ -511,6 +511,255 @@ static void test_tls(Fixture *fx, gconstpointer data)
     assert_run_ok(list, "ferry list after the refusals");
 }
 
+/* ---------------------------------------------------------------- events */
+
+/* What a libferry lifecycle callback saw: "NAME Event Detail" lines. */
+typedef struct {
+    GMutex lock;
+    GPtrArray *seen;
+    FerryConnect *conn;
+    gboolean wrong_conn;
+    guint freed;
+} EventLog;
+
+static void event_log_cb(FerryConnect *conn, FerryDomain *dom, int event, int detail, void *opaque)
+{
+    EventLog *log = opaque;
+
+    g_mutex_lock(&log->lock);
+    g_ptr_array_add(log->seen, g_strdup_printf("%s %s %s", ferry_domain_get_name(dom),
+                                               ferry_domain_event_type_name(event),
+                                               ferry_domain_event_detail_name(event, detail)));
+    if (conn != log->conn || ferry_domain_get_connect(dom) != conn)
+        log->wrong_conn = TRUE;
+    g_mutex_unlock(&log->lock);
+}
+
+static void event_log_freed(void *opaque)
+{
+    EventLog *log = opaque;
+
+    g_mutex_lock(&log->lock);
+    log->freed++;
+    g_mutex_unlock(&log->lock);
+}
+
+/* Waits until want events were seen (WAIT_MS at most); returns them joined
+ * with ", ". */
+static char *event_log_wait(EventLog *log, guint want)
+{
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000LL;
+    char *joined;
+
+    for (;;) {
+        g_mutex_lock(&log->lock);
+        if (log->seen->len >= want || g_get_monotonic_time() > deadline) {
+            g_ptr_array_add(log->seen, NULL);
+            joined = g_strjoinv(", ", (char **)log->seen->pdata);
+            g_ptr_array_remove_index(log->seen, log->seen->len - 1);
+            g_mutex_unlock(&log->lock);
+            return joined;
+        }
+        g_mutex_unlock(&log->lock);
+        g_usleep(50 * 1000);
+    }
+}
+
+/* TRUE once path contains needle (WAIT_MS at most). */
+static gboolean file_wait_for(const char *path, const char *needle)
+{
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000LL;
+
+    while (g_get_monotonic_time() < deadline) {
+        g_autofree char *text = NULL;
+
+        if (g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle))
+            return TRUE;
+        g_usleep(100 * 1000);
+    }
+    return FALSE;
+}
+
+/* libferry over TCP hears the lifecycle of a domain that another client
+ * (libferry over the UNIX socket) defines, starts, suspends, resumes,
+ * destroys and undefines, in order; so does `ferry event --loop` running
+ * meanwhile; a domain filter sees only its domain. */
+static void test_events(Fixture *fx, gconstpointer data)
+{
+    EventLog all = { .seen = g_ptr_array_new_with_free_func(g_free) };
+    EventLog one = { .seen = g_ptr_array_new_with_free_func(g_free) };
+
+    if (!lft_have_guest()) {
+        g_ptr_array_unref(all.seen);
+        g_ptr_array_unref(one.seen);
+        return;
+    }
+    g_mutex_init(&all.lock);
+    g_mutex_init(&one.lock);
+    FerryConnect *watch = ferry_connect_open(fx->tcp_uri, 0);
+    FerryConnect *act = ferry_connect_open(fx->unix_uri, 0);
+    g_assert_nonnull(watch);
+    g_assert_nonnull(act);
+    all.conn = one.conn = watch;
+    int id_all =
+        ferry_connect_domain_event_register(watch, NULL, event_log_cb, &all, event_log_freed);
+    g_assert_cmpint(id_all, >=, 0);
+
+    /* The shell's event command, in the background, its output in a file. */
+    g_autofree char *marker_xml = lft_guest_xml(fx->root, "marker", UUID2);
+    FerryDomain *marker = ferry_domain_define_xml(act, marker_xml, 0);
+    g_assert_nonnull(marker);
+    g_autofree char *prog = ferryd_fixture_build_path("tools", "ferry");
+    g_autofree char *log_path = g_build_filename(fx->root, "event.log", NULL);
+    g_autoptr(Spawn) ev = spawn_new((const char *const[]){ prog, "-c", fx->tcp_uri, "event",
+                                                           "--loop", "--timeout", "120", NULL });
+    g_autoptr(GError) err = NULL;
+    spawn_set_log_file(ev, log_path);
+    spawn_set_env(ev, "FERRY_DEFAULT_URI", NULL);
+    g_assert_true(spawn_start(ev, &err));
+    g_assert_no_error(err);
+    /* Redefine the marker until the shell shows it listens. */
+    gboolean listening = FALSE;
+    for (int i = 0; i < 100 && !listening; i++) {
+        ferry_domain_free(ferry_domain_define_xml(act, marker_xml, 0));
+        listening = file_wait_for(log_path, "for domain 'marker': Defined Updated");
+    }
+    g_assert_true(listening);
+    g_assert_cmpint(ferry_domain_undefine(marker, 0), ==, 0);
+    ferry_domain_free(marker);
+    /* Every marker event reached the libferry callback before we go on. */
+    for (guint want = 3;; want++) {
+        g_autofree char *marker_seen = event_log_wait(&all, want);
+
+        if (g_str_has_suffix(marker_seen, "marker Undefined Removed"))
+            break;
+        g_assert_cmpuint(want, <, 200);
+    }
+    g_mutex_lock(&all.lock);
+    g_ptr_array_set_size(all.seen, 0);
+    g_mutex_unlock(&all.lock);
+
+    g_autofree char *xml = lft_guest_xml(fx->root, "web1", UUID1);
+    FerryDomain *dom = ferry_domain_define_xml(act, xml, 0);
+    g_assert_nonnull(dom);
+    FerryDomain *wdom = ferry_domain_lookup_by_name(watch, "web1");
+    g_assert_nonnull(wdom);
+    int id_one = ferry_connect_domain_event_register(watch, wdom, event_log_cb, &one, NULL);
+    g_assert_cmpint(id_one, >=, 0);
+    g_assert_cmpint(id_one, !=, id_all);
+    g_assert_cmpint(ferry_domain_create(dom, 0), ==, 0);
+    g_assert_true(ferryd_fixture_wait_qemus(fx, 1));
+    g_assert_cmpint(ferry_domain_suspend(dom), ==, 0);
+    g_assert_cmpint(ferry_domain_resume(dom), ==, 0);
+    g_assert_cmpint(ferry_domain_destroy(dom, 0), ==, 0);
+    g_assert_true(ferryd_fixture_wait_qemus(fx, 0));
+    g_assert_cmpint(ferry_domain_undefine(dom, 0), ==, 0);
+    ferry_domain_free(dom);
+
+    g_autofree char *seen = event_log_wait(&all, 6);
+    g_assert_cmpstr(seen, ==,
+                    "web1 Defined Added, web1 Started Booted, web1 Suspended Paused, "
+                    "web1 Resumed Unpaused, web1 Stopped Destroyed, web1 Undefined Removed");
+    g_autofree char *seen_one = event_log_wait(&one, 5);
+    g_assert_cmpstr(seen_one, ==,
+                    "web1 Started Booted, web1 Suspended Paused, web1 Resumed Unpaused, "
+                    "web1 Stopped Destroyed, web1 Undefined Removed");
+    g_assert_false(all.wrong_conn || one.wrong_conn);
+
+    /* The shell printed them as virsh does. */
+    g_assert_true(file_wait_for(log_path, "for domain 'web1': Undefined Removed"));
+    g_assert_true(spawn_kill_and_reap(ev, 5000, NULL, &err));
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(log_path, &text, NULL, NULL));
+    g_test_message("ferry event --loop:\n%s", text);
+    g_assert_nonnull(strstr(text, "event 'lifecycle' for domain 'web1': Defined Added\n"
+                                  "event 'lifecycle' for domain 'web1': Started Booted\n"
+                                  "event 'lifecycle' for domain 'web1': Suspended Paused\n"
+                                  "event 'lifecycle' for domain 'web1': Resumed Unpaused\n"
+                                  "event 'lifecycle' for domain 'web1': Stopped Destroyed\n"
+                                  "event 'lifecycle' for domain 'web1': Undefined Removed\n"));
+
+    /* Deregistered: the free function runs; an unknown id is refused. */
+    g_assert_cmpint(ferry_connect_domain_event_deregister(watch, id_all), ==, 0);
+    g_assert_cmpuint(all.freed, ==, 1);
+    g_assert_cmpint(ferry_connect_domain_event_deregister(watch, id_all), ==, -1);
+    g_assert_nonnull(ferry_get_last_error());
+    /* A registration left in place goes with the connection. */
+    ferry_domain_free(wdom);
+    g_assert_cmpint(ferry_connect_close(watch), ==, 0);
+    g_assert_cmpint(ferry_connect_close(act), ==, 0);
+
+    /* One-shot with a timeout and nothing happening. */
+    g_autoptr(Run) quiet = ferry_shell(fx->tcp_uri, "event", "--timeout", "1", NULL);
+    assert_run_ok(quiet, "ferry event --timeout 1");
+    g_assert_cmpstr(quiet->out, ==, "event loop timed out\nevents received: 0\n");
+    g_autoptr(Run) bad = ferry_shell(fx->tcp_uri, "event", "--event", "reboot", NULL);
+    g_assert_cmpint(bad->status, ==, 1);
+
+    g_ptr_array_unref(all.seen);
+    g_ptr_array_unref(one.seen);
+    g_mutex_clear(&all.lock);
+    g_mutex_clear(&one.lock);
+}
+
+/* migrate-setspeed & co through libferry and the shell, over ferryd. */
+static void test_migrate_tuning(Fixture *fx, gconstpointer data)
+{
+    FerryConnect *conn = ferry_connect_open(fx->tcp_uri, 0);
+    g_autofree char *xml = lft_guest_xml(fx->root, "web1", UUID1);
+    unsigned long long v = 0;
+
+    g_assert_nonnull(conn);
+    FerryDomain *dom = ferry_domain_define_xml(conn, xml, 0);
+    g_assert_nonnull(dom);
+    g_assert_cmpint(ferry_domain_migrate_get_max_speed(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, FERRY_DOMAIN_MIGRATE_MAX_SPEED_UNLIMITED);
+    g_assert_cmpint(ferry_domain_migrate_get_max_downtime(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 300);
+    g_assert_cmpint(ferry_domain_migrate_set_max_speed(dom, 64, 0), ==, 0);
+    g_assert_cmpint(ferry_domain_migrate_set_max_downtime(dom, 75, 0), ==, 0);
+    g_assert_cmpint(ferry_domain_migrate_get_max_speed(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 64);
+    g_assert_cmpint(ferry_domain_migrate_get_max_downtime(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 75);
+    /* Errors cross the wire with their code. */
+    g_assert_cmpint(ferry_domain_migrate_set_max_speed(dom, 1ULL << 60, 0), ==, -1);
+    g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_OVERFLOW);
+    g_assert_cmpint(ferry_domain_migrate_set_max_speed(dom, 1, 4), ==, -1);
+    g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_INVALID_ARG);
+
+    g_autoptr(Run) set = ferry_shell(fx->unix_uri, "migrate-setspeed", "web1", "128", NULL);
+    assert_run_ok(set, "ferry migrate-setspeed");
+    g_assert_cmpstr(set->out, ==, "");
+    g_autoptr(Run) get = ferry_shell(fx->unix_uri, "migrate-getspeed", "web1", NULL);
+    assert_run_ok(get, "ferry migrate-getspeed");
+    g_assert_cmpstr(get->out, ==, "128\n");
+    g_autoptr(Run) setd =
+        ferry_shell(fx->unix_uri, "migrate-setmaxdowntime", "--domain", "web1", "500", NULL);
+    assert_run_ok(setd, "ferry migrate-setmaxdowntime");
+    g_autoptr(Run) getd = ferry_shell(fx->unix_uri, "migrate-getmaxdowntime", "web1", NULL);
+    assert_run_ok(getd, "ferry migrate-getmaxdowntime");
+    g_assert_cmpstr(getd->out, ==, "500\n");
+    g_autoptr(Run) zero = ferry_shell(fx->unix_uri, "migrate-setmaxdowntime", "web1", "0", NULL);
+    g_assert_cmpint(zero->status, ==, 1);
+    g_autoptr(Run) nan = ferry_shell(fx->unix_uri, "migrate-setspeed", "web1", "fast", NULL);
+    g_assert_cmpint(nan->status, ==, 1);
+    g_autoptr(Run) miss = ferry_shell(fx->unix_uri, "migrate-getspeed", "nosuch", NULL);
+    g_assert_cmpint(miss->status, ==, 1);
+
+    if (have_virsh()) {
+        g_autoptr(Run) vget = virsh(fx->tcp_uri, "migrate-getspeed", "web1", NULL);
+        assert_run_ok(vget, "virsh migrate-getspeed");
+        g_assert_cmpstr(g_strstrip(vget->out), ==, "128");
+        g_autoptr(Run) vset = virsh(fx->tcp_uri, "migrate-setmaxdowntime", "web1", "250", NULL);
+        assert_run_ok(vset, "virsh migrate-setmaxdowntime");
+        g_assert_cmpint(ferry_domain_migrate_get_max_downtime(dom, &v, 0), ==, 0);
+        g_assert_cmpuint(v, ==, 250);
+    }
+    ferry_domain_free(dom);
+    g_assert_cmpint(ferry_connect_close(conn), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -528,6 +777,8 @@ int main(int argc, char **argv)
     ADD("/remote-driver/autodestroy", test_autodestroy);
     ADD("/remote-driver/errors", test_errors);
     ADD("/remote-driver/keepalive", test_keepalive);
+    ADD("/remote-driver/events", test_events);
+    ADD("/remote-driver/migrate-tuning", test_migrate_tuning);
     g_test_add("/remote-driver/tls", Fixture, "manual", fixture_setup, test_tls, fixture_teardown);
     return g_test_run();
 }

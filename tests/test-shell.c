@@ -426,6 +426,55 @@ static void test_interactive(Fixture *fx, gconstpointer data)
     g_assert_cmpint(last_fails->status, ==, 1);
 }
 
+/* migrate-setspeed, migrate-getspeed, migrate-setmaxdowntime,
+ * migrate-getmaxdowntime over embed; event with nothing happening. */
+static void test_migrate_tuning_and_event(Fixture *fx, gconstpointer data)
+{
+    g_autofree char *file = write_guest_xml(fx, "web1", "5f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a51");
+    g_autoptr(Run) def = SHELL(fx, "define", file);
+    assert_ok(def);
+
+    g_autoptr(Run) get0 = SHELL(fx, "migrate-getspeed", "web1");
+    assert_ok(get0);
+    g_assert_cmpstr(get0->out, ==, "8796093022207\n");
+    g_autoptr(Run) set = SHELL(fx, "migrate-setspeed", "web1", "--bandwidth", "32");
+    assert_ok(set);
+    g_assert_cmpstr(set->out, ==, "");
+    /* Over embed each run has its own driver: the value lives as long as
+     * the driver knows the domain, so read it in the same process. */
+    g_autoptr(Run) both = run_argv((const char *const[]){ "-c", fx->uri, NULL },
+                                   "migrate-setspeed web1 32\nmigrate-getspeed web1\n"
+                                   "migrate-setmaxdowntime web1 40\nmigrate-getmaxdowntime web1\n",
+                                   NULL);
+    g_assert_cmpint(both->status, ==, 0);
+    assert_has(both->out, "32\n");
+    assert_has(both->out, "40\n");
+    g_autoptr(Run) getd = SHELL(fx, "migrate-getmaxdowntime", "web1");
+    assert_ok(getd);
+    g_assert_cmpstr(getd->out, ==, "300\n");
+
+    g_autoptr(Run) bad = SHELL(fx, "migrate-setmaxdowntime", "web1", "0");
+    assert_fails(bad, "Invalid downtime");
+    g_autoptr(Run) nan = SHELL(fx, "migrate-setspeed", "web1", "x");
+    assert_fails(nan, "bandwidth");
+    g_autoptr(Run) over = SHELL(fx, "migrate-setspeed", "web1", "8796093022208");
+    assert_fails(over, "bandwidth must be less than 8796093022208");
+    g_autoptr(Run) miss = SHELL(fx, "migrate-getspeed");
+    assert_fails(miss, "requires <domain> option");
+
+    g_autoptr(Run) ev = SHELL(fx, "event", "--domain", "web1", "--timeout", "1");
+    assert_ok(ev);
+    g_assert_cmpstr(ev->out, ==, "event loop timed out\nevents received: 0\n");
+    g_autoptr(Run) list = SHELL(fx, "event", "--list");
+    assert_ok(list);
+    g_assert_cmpstr(list->out, ==, "lifecycle\n");
+    g_autoptr(Run) badt = SHELL(fx, "event", "--timeout", "soon");
+    assert_fails(badt, "invalid timeout");
+    g_autoptr(Run) help = SHELL(fx, "help");
+    assert_has(help->out, "migrate-setspeed");
+    assert_has(help->out, "event");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -436,5 +485,6 @@ int main(int argc, char **argv)
     ADD("/shell/help", test_help);
     ADD("/shell/host-commands", test_host_commands);
     ADD("/shell/interactive", test_interactive);
+    ADD("/shell/migrate-tuning-and-event", test_migrate_tuning_and_event);
     return g_test_run();
 }

@@ -15,6 +15,7 @@
 #include "tools/shell.h"
 
 static const ShellCmd *const shell_groups[] = { shell_domain_cmds, shell_monitor_cmds,
+                                                shell_event_cmds, shell_migrate_tune_cmds,
                                                 shell_host_cmds };
 
 const ShellCmd *shell_find_command(const char *name)
@@ -91,8 +92,8 @@ void shell_print_help(FILE *out, const ShellCmd *cmd)
 
 void shell_print_command_list(FILE *out)
 {
-    static const char *const titles[] = { "Domain Management", "Domain Monitoring",
-                                          "Host and Connection" };
+    static const char *const titles[] = { "Domain Management", "Domain Monitoring", "Domain Events",
+                                          "Domain Migration", "Host and Connection" };
     G_STATIC_ASSERT(G_N_ELEMENTS(titles) == G_N_ELEMENTS(shell_groups));
 
     fprintf(out, "Usage: ferry [-c URI] COMMAND [ARGS]    (no COMMAND: read commands "

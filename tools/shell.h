@@ -52,6 +52,8 @@ struct _ShellCmd {
 extern const ShellCmd shell_domain_cmds[];
 extern const ShellCmd shell_monitor_cmds[];
 extern const ShellCmd shell_host_cmds[];
+extern const ShellCmd shell_event_cmds[];
+extern const ShellCmd shell_migrate_tune_cmds[];
 
 /* shell.c: arguments, connection, domain lookup, messages. */
 const ShellCmd *shell_find_command(const char *name);

@@ -329,6 +329,124 @@ int ferry_domain_get_job_stats(FerryDomain *dom, int *type, FerryTypedParameter 
                                int *nparams, unsigned int flags);
 int ferry_domain_abort_job(FerryDomain *dom, unsigned int flags);
 
+/* ---------------------------------------------------------------- migration tuning */
+
+/* The bandwidth a migration of dom may use, in MiB/s (virsh
+ * migrate-setspeed).  Set outside a migration, it applies to the next one;
+ * during one, at once.  Unset it is FERRY_DOMAIN_MIGRATE_MAX_SPEED_UNLIMITED.
+ * flags must be 0. */
+#define FERRY_DOMAIN_MIGRATE_MAX_SPEED_UNLIMITED 8796093022207ULL
+int ferry_domain_migrate_set_max_speed(FerryDomain *dom, unsigned long long mib_per_s,
+                                       unsigned int flags);
+int ferry_domain_migrate_get_max_speed(FerryDomain *dom, unsigned long long *mib_per_s,
+                                       unsigned int flags);
+/* The longest pause a live migration may make at switchover, in ms (virsh
+ * migrate-setmaxdowntime); QEMU's default is 300.  Same rules. */
+int ferry_domain_migrate_set_max_downtime(FerryDomain *dom, unsigned long long ms,
+                                          unsigned int flags);
+int ferry_domain_migrate_get_max_downtime(FerryDomain *dom, unsigned long long *ms,
+                                          unsigned int flags);
+
+/* ---------------------------------------------------------------- events */
+
+/* Lifecycle events: libvirt's virDomainEventType and details, number for
+ * number. */
+typedef enum {
+    FERRY_DOMAIN_EVENT_DEFINED = 0,
+    FERRY_DOMAIN_EVENT_UNDEFINED = 1,
+    FERRY_DOMAIN_EVENT_STARTED = 2,
+    FERRY_DOMAIN_EVENT_SUSPENDED = 3,
+    FERRY_DOMAIN_EVENT_RESUMED = 4,
+    FERRY_DOMAIN_EVENT_STOPPED = 5,
+    FERRY_DOMAIN_EVENT_SHUTDOWN = 6,
+    FERRY_DOMAIN_EVENT_PMSUSPENDED = 7,
+    FERRY_DOMAIN_EVENT_CRASHED = 8,
+    FERRY_DOMAIN_EVENT_LAST
+} FerryDomainEventType;
+
+typedef enum {
+    FERRY_DOMAIN_EVENT_DEFINED_ADDED = 0,
+    FERRY_DOMAIN_EVENT_DEFINED_UPDATED = 1,
+    FERRY_DOMAIN_EVENT_DEFINED_RENAMED = 2,
+    FERRY_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT = 3,
+} FerryDomainEventDefinedDetailType;
+
+typedef enum {
+    FERRY_DOMAIN_EVENT_UNDEFINED_REMOVED = 0,
+    FERRY_DOMAIN_EVENT_UNDEFINED_RENAMED = 1,
+} FerryDomainEventUndefinedDetailType;
+
+typedef enum {
+    FERRY_DOMAIN_EVENT_STARTED_BOOTED = 0,
+    FERRY_DOMAIN_EVENT_STARTED_MIGRATED = 1,
+    FERRY_DOMAIN_EVENT_STARTED_RESTORED = 2,
+    FERRY_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT = 3,
+    FERRY_DOMAIN_EVENT_STARTED_WAKEUP = 4,
+} FerryDomainEventStartedDetailType;
+
+typedef enum {
+    FERRY_DOMAIN_EVENT_SUSPENDED_PAUSED = 0,
+    FERRY_DOMAIN_EVENT_SUSPENDED_MIGRATED = 1,
+    FERRY_DOMAIN_EVENT_SUSPENDED_IOERROR = 2,
+    FERRY_DOMAIN_EVENT_SUSPENDED_WATCHDOG = 3,
+    FERRY_DOMAIN_EVENT_SUSPENDED_RESTORED = 4,
+    FERRY_DOMAIN_EVENT_SUSPENDED_FROM_SNAPSHOT = 5,
+    FERRY_DOMAIN_EVENT_SUSPENDED_API_ERROR = 6,
+    FERRY_DOMAIN_EVENT_SUSPENDED_POSTCOPY = 7,
+    FERRY_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED = 8,
+} FerryDomainEventSuspendedDetailType;
+
+typedef enum {
+    FERRY_DOMAIN_EVENT_RESUMED_UNPAUSED = 0,
+    FERRY_DOMAIN_EVENT_RESUMED_MIGRATED = 1,
+    FERRY_DOMAIN_EVENT_RESUMED_FROM_SNAPSHOT = 2,
+    FERRY_DOMAIN_EVENT_RESUMED_POSTCOPY = 3,
+    FERRY_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED = 4,
+} FerryDomainEventResumedDetailType;
+
+typedef enum {
+    FERRY_DOMAIN_EVENT_STOPPED_SHUTDOWN = 0,
+    FERRY_DOMAIN_EVENT_STOPPED_DESTROYED = 1,
+    FERRY_DOMAIN_EVENT_STOPPED_CRASHED = 2,
+    FERRY_DOMAIN_EVENT_STOPPED_MIGRATED = 3,
+    FERRY_DOMAIN_EVENT_STOPPED_SAVED = 4,
+    FERRY_DOMAIN_EVENT_STOPPED_FAILED = 5,
+    FERRY_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT = 6,
+} FerryDomainEventStoppedDetailType;
+
+typedef enum {
+    FERRY_DOMAIN_EVENT_SHUTDOWN_FINISHED = 0,
+    FERRY_DOMAIN_EVENT_SHUTDOWN_GUEST = 1,
+    FERRY_DOMAIN_EVENT_SHUTDOWN_HOST = 2,
+} FerryDomainEventShutdownDetailType;
+
+/* A lifecycle event: event a FerryDomainEventType, detail its detail.
+ * dom is valid for the call only (ferry_domain_ref it to keep it); conn is
+ * the connection the callback was registered on.
+ *
+ * Threads: callbacks run on a thread of the library (the connection's
+ * event thread), one event at a time and in order, never on the thread
+ * that registered them.  A callback may call libferry (other calls on the
+ * same connection included) but must not close the connection it was
+ * registered on, nor deregister callbacks of it, and should return soon:
+ * later events wait for it. */
+typedef void (*FerryDomainEventCallback)(FerryConnect *conn, FerryDomain *dom, int event,
+                                         int detail, void *opaque);
+
+/* Calls cb for the lifecycle events of dom (NULL: of every domain) until
+ * deregistered or conn is closed.  Returns the callback id (>= 0), or -1.
+ * free_opaque (may be NULL) runs on opaque once the callback is gone (after
+ * deregistering or closing, and after its last call). */
+int ferry_connect_domain_event_register(FerryConnect *conn, FerryDomain *dom,
+                                        FerryDomainEventCallback cb, void *opaque,
+                                        void (*free_opaque)(void *opaque));
+/* When it returns 0 the callback is not running and will not run again.
+ * -1 for an id that conn does not have. */
+int ferry_connect_domain_event_deregister(FerryConnect *conn, int callback_id);
+/* Names as virsh prints them: "Started", "Booted" (never NULL). */
+const char *ferry_domain_event_type_name(int event);
+const char *ferry_domain_event_detail_name(int event, int detail);
+
 #ifdef __cplusplus
 }
 #endif

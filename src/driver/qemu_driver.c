@@ -104,6 +104,7 @@ void qemu_driver_remove_inactive(QemuDriver *drv, DomainObj *obj)
     if (obj->persistent || domain_obj_is_active(obj) || domain_obj_is_removed(obj))
         return;
     domain_list_remove(drv->domains, obj);
+    qemu_driver_forget_migrate_tuning(drv, obj->def->uuid);
 }
 
 /* ---------------------------------------------------------------- ports */
@@ -164,6 +165,10 @@ static void qemu_driver_free(QemuDriver *drv)
 {
     if (drv->events)
         g_thread_pool_free(drv->events, FALSE, TRUE);
+    qemu_driver_events_free(drv);
+    if (drv->tune)
+        g_hash_table_destroy(drv->tune);
+    g_mutex_clear(&drv->tune_lock);
     autokill_free(drv->autokill);
     domain_list_free(drv->domains);
     qemu_caps_cache_free(drv->caps);
@@ -208,6 +213,8 @@ QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error)
     drv->lock_fd = -1;
     g_mutex_init(&drv->ports_lock);
     drv->ports = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_mutex_init(&drv->tune_lock);
+    drv->tune = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     drv->root = g_strdup(cfg->root);
     drv->config_dir = qemu_driver_path(cfg->root, "/etc/ferry/qemu");
     drv->lib_dir = qemu_driver_path(cfg->root, "/var/lib/ferry/qemu");
@@ -273,7 +280,7 @@ QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error)
     drv->iothread_started = TRUE;
     drv->events =
         g_thread_pool_new(qemu_process_event_worker, drv, QEMU_DRIVER_EVENT_THREADS, FALSE, error);
-    if (!drv->events) {
+    if (!drv->events || !qemu_driver_events_init(drv, error)) {
         qemu_driver_free(drv);
         return NULL;
     }
@@ -491,6 +498,9 @@ gboolean qemu_driver_define_xml(QemuDriver *drv, const char *xml, QemuDomainRef 
     }
     domain_def_free(old_def);
     FLOG_INFO("domain '%s' defined%s", domain_obj_name(obj), existed ? " again" : "");
+    qemu_driver_event_queue(drv, obj, QEMU_LIFECYCLE_DEFINED,
+                            was_persistent ? QEMU_LIFECYCLE_DEFINED_UPDATED
+                                           : QEMU_LIFECYCLE_DEFINED_ADDED);
     qemu_driver_fill_ref(obj, ref);
     return TRUE;
 }
@@ -511,6 +521,8 @@ gboolean qemu_driver_undefine(QemuDriver *drv, const unsigned char *uuid, GError
     } else if (domain_obj_delete_config(obj, drv->config_dir, error)) {
         ok = TRUE;
         FLOG_INFO("domain '%s' undefined", domain_obj_name(obj));
+        qemu_driver_event_queue(drv, obj, QEMU_LIFECYCLE_UNDEFINED,
+                                QEMU_LIFECYCLE_UNDEFINED_REMOVED);
         obj->persistent = FALSE;
         if (domain_obj_is_active(obj))
             g_clear_pointer(&obj->new_def, domain_def_free);

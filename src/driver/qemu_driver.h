@@ -248,3 +248,110 @@ gboolean qemu_driver_domain_abort_job(QemuDriver *drv, const unsigned char *uuid
 /* *persistent: the domain has a persistent definition. */
 gboolean qemu_driver_domain_is_persistent(QemuDriver *drv, const unsigned char *uuid,
                                           gboolean *persistent, GError **error);
+
+/* ---------------------------------------------------------------- lifecycle events */
+
+/* libvirt's virDomainEventType and the details of each (the numbers travel
+ * on the wire unchanged). */
+typedef enum {
+    QEMU_LIFECYCLE_DEFINED = 0,
+    QEMU_LIFECYCLE_UNDEFINED = 1,
+    QEMU_LIFECYCLE_STARTED = 2,
+    QEMU_LIFECYCLE_SUSPENDED = 3,
+    QEMU_LIFECYCLE_RESUMED = 4,
+    QEMU_LIFECYCLE_STOPPED = 5,
+    QEMU_LIFECYCLE_SHUTDOWN = 6,
+    QEMU_LIFECYCLE_PMSUSPENDED = 7,
+    QEMU_LIFECYCLE_CRASHED = 8,
+} QemuLifecycleEvent;
+
+enum {
+    QEMU_LIFECYCLE_DEFINED_ADDED = 0,
+    QEMU_LIFECYCLE_DEFINED_UPDATED = 1,
+    QEMU_LIFECYCLE_UNDEFINED_REMOVED = 0,
+    QEMU_LIFECYCLE_STARTED_BOOTED = 0,
+    QEMU_LIFECYCLE_STARTED_MIGRATED = 1,
+    QEMU_LIFECYCLE_STARTED_RESTORED = 2,
+    QEMU_LIFECYCLE_STARTED_FROM_SNAPSHOT = 3,
+    QEMU_LIFECYCLE_STARTED_WAKEUP = 4,
+    QEMU_LIFECYCLE_SUSPENDED_PAUSED = 0,
+    QEMU_LIFECYCLE_SUSPENDED_MIGRATED = 1,
+    QEMU_LIFECYCLE_SUSPENDED_IOERROR = 2,
+    QEMU_LIFECYCLE_SUSPENDED_WATCHDOG = 3,
+    QEMU_LIFECYCLE_SUSPENDED_RESTORED = 4,
+    QEMU_LIFECYCLE_SUSPENDED_FROM_SNAPSHOT = 5,
+    QEMU_LIFECYCLE_SUSPENDED_API_ERROR = 6,
+    QEMU_LIFECYCLE_SUSPENDED_POSTCOPY = 7,
+    QEMU_LIFECYCLE_SUSPENDED_POSTCOPY_FAILED = 8,
+    QEMU_LIFECYCLE_RESUMED_UNPAUSED = 0,
+    QEMU_LIFECYCLE_RESUMED_MIGRATED = 1,
+    QEMU_LIFECYCLE_RESUMED_FROM_SNAPSHOT = 2,
+    QEMU_LIFECYCLE_RESUMED_POSTCOPY = 3,
+    QEMU_LIFECYCLE_RESUMED_POSTCOPY_FAILED = 4,
+    QEMU_LIFECYCLE_STOPPED_SHUTDOWN = 0,
+    QEMU_LIFECYCLE_STOPPED_DESTROYED = 1,
+    QEMU_LIFECYCLE_STOPPED_CRASHED = 2,
+    QEMU_LIFECYCLE_STOPPED_MIGRATED = 3,
+    QEMU_LIFECYCLE_STOPPED_SAVED = 4,
+    QEMU_LIFECYCLE_STOPPED_FAILED = 5,
+    QEMU_LIFECYCLE_STOPPED_FROM_SNAPSHOT = 6,
+    QEMU_LIFECYCLE_SHUTDOWN_FINISHED = 0,
+    QEMU_LIFECYCLE_SHUTDOWN_GUEST = 1,
+    QEMU_LIFECYCLE_SHUTDOWN_HOST = 2,
+};
+
+/* A lifecycle callback: dom is borrowed for the call.  It runs on the
+ * driver's event thread, one event at a time, in the order the changes
+ * happened, with no driver or domain lock held: it may call the driver
+ * (but must not close it). */
+typedef void (*QemuLifecycleFunc)(QemuDriver *drv, const QemuDomainRef *dom, int event, int detail,
+                                  gpointer opaque);
+
+/* Registers cb for the domain uuid (NULL: every domain) on behalf of owner
+ * (any pointer: a connection).  Returns the callback id (> 0).
+ * free_opaque (may be NULL) runs on opaque once the registration is gone
+ * and no call of cb runs any more. */
+int qemu_driver_event_register(QemuDriver *drv, gpointer owner, const unsigned char *uuid,
+                               QemuLifecycleFunc cb, gpointer opaque, GDestroyNotify free_opaque);
+/* Removes owner's callback id; when it returns, cb is not running and will
+ * not run again (unless called from cb itself).  FERRY_ERR_INVALID_ARG for
+ * an id owner does not have. */
+gboolean qemu_driver_event_deregister(QemuDriver *drv, gpointer owner, int id, GError **error);
+/* Removes every callback of owner (its connection closes); how many. */
+guint qemu_driver_event_deregister_owner(QemuDriver *drv, gpointer owner);
+/* Waits until every event queued so far was delivered (tests). */
+void qemu_driver_event_flush(QemuDriver *drv);
+
+/* ---------------------------------------------------------------- migration tuning */
+
+/* migrate-setspeed / migrate-setmaxdowntime: libvirt's defaults and
+ * units.  Without a migration running the values are only stored (per
+ * domain, kept while the driver knows the domain); while a migration-out
+ * job runs they are also set in QEMU at once (migrate-set-parameters
+ * max-bandwidth / downtime-limit, under a MIGRATION_OP job). */
+#define QEMU_DRIVER_MIGRATE_SPEED_MAX (G_MAXINT64 / (1024 * 1024)) /* MiB/s: unlimited */
+#define QEMU_DRIVER_MIGRATE_DOWNTIME_DEFAULT 300 /* ms: QEMU's default */
+
+gboolean qemu_driver_domain_migrate_set_max_speed(QemuDriver *drv, const unsigned char *uuid,
+                                                  unsigned long long mib_per_s, GError **error);
+gboolean qemu_driver_domain_migrate_get_max_speed(QemuDriver *drv, const unsigned char *uuid,
+                                                  unsigned long long *mib_per_s, GError **error);
+gboolean qemu_driver_domain_migrate_set_max_downtime(QemuDriver *drv, const unsigned char *uuid,
+                                                     unsigned long long ms, GError **error);
+gboolean qemu_driver_domain_migrate_get_max_downtime(QemuDriver *drv, const unsigned char *uuid,
+                                                     unsigned long long *ms, GError **error);
+
+/* What the migration code applies when a migration starts: the stored
+ * values, and whether the user set each (unset: speed is
+ * QEMU_DRIVER_MIGRATE_SPEED_MAX, downtime QEMU's default; the migration
+ * leaves QEMU's downtime alone then).  Never fails: a domain never tuned
+ * has the defaults.  Any lock state. */
+typedef struct {
+    unsigned long long max_speed_mib; /* MiB/s */
+    gboolean max_speed_set;
+    unsigned long long max_downtime_ms;
+    gboolean max_downtime_set;
+} QemuMigrateTuning;
+
+void qemu_driver_get_migrate_tuning(QemuDriver *drv, const unsigned char *uuid,
+                                    QemuMigrateTuning *tuning);

@@ -99,6 +99,27 @@ static gboolean qops_get_lib_version(DriverConn *conn, unsigned long long *versi
     return TRUE;
 }
 
+guint64 qemu_driver_conn_get_id(DriverConn *conn)
+{
+    g_return_val_if_fail(conn && conn->ops == &qemu_driver_ops, 0);
+    return ((QemuConn *)conn)->conn_id;
+}
+
+/* ---------------------------------------------------------------- migration hooks */
+
+static const QemuMigrationOps *migration_ops; /* atomic; set once by src/migration */
+
+void qemu_driver_set_migration_ops(const QemuMigrationOps *ops)
+{
+    g_return_if_fail(ops != NULL);
+    g_atomic_pointer_set(&migration_ops, ops);
+}
+
+const QemuMigrationOps *qemu_driver_get_migration_ops(void)
+{
+    return g_atomic_pointer_get(&migration_ops);
+}
+
 static gboolean qops_supports_feature(DriverConn *conn, int feature, gboolean *supported,
                                       GError **error)
 {
@@ -107,10 +128,16 @@ static gboolean qops_supports_feature(DriverConn *conn, int feature, gboolean *s
     case DRIVER_FEATURE_TYPED_PARAM_STRING:
         *supported = TRUE;
         break;
+    case DRIVER_FEATURE_MIGRATION_V3:
+    case DRIVER_FEATURE_MIGRATION_PARAMS:
+    case DRIVER_FEATURE_MIGRATE_CHANGE_PROTECTION:
+    case DRIVER_FEATURE_MIGRATION_OFFLINE:
+        /* Announced only once src/migration installed its phases:
+         * announcing them early would make clients pick a protocol that
+         * fails halfway.  P2P comes with p2p.c. */
+        *supported = qemu_driver_get_migration_ops() != NULL;
+        break;
     default:
-        /* Migration features are announced once src/migration implements
-         * them; announcing them early would make clients pick a protocol
-         * that fails halfway. */
         *supported = FALSE;
         break;
     }
@@ -120,7 +147,17 @@ static gboolean qops_supports_feature(DriverConn *conn, int feature, gboolean *s
 static void qops_close(DriverConn *conn)
 {
     QemuConn *qc = (QemuConn *)conn;
-    guint killed = qemu_driver_connection_closed(qc->drv, qc->conn_id);
+    const QemuMigrationOps *mig = qemu_driver_get_migration_ops();
+    guint dropped = qemu_driver_event_deregister_owner(qc->drv, conn);
+    guint killed;
+
+    if (mig && mig->connection_closed)
+        mig->connection_closed(qc->drv, qc->conn_id);
+    killed = qemu_driver_connection_closed(qc->drv, qc->conn_id);
+
+    if (dropped)
+        FLOG_DEBUG("connection %" G_GUINT64_FORMAT " closed: %u event callback(s) dropped",
+                   qc->conn_id, dropped);
 
     if (killed)
         FLOG_INFO("connection %" G_GUINT64_FORMAT " closed: destroyed %u autodestroy domain(s)",
@@ -487,6 +524,199 @@ static gboolean qops_abort_job(DriverConn *conn, const DriverDomain *dom, unsign
     return qemu_driver_domain_abort_job(qconn_driver(conn), dom->uuid, error);
 }
 
+/* ---------------------------------------------------------------- migration */
+
+/* The installed migration table, or NULL with NO_SUPPORT naming op. */
+static const QemuMigrationOps *qops_migration(DriverConn *conn, const char *op, GError **error)
+{
+    const QemuMigrationOps *ops = qemu_driver_get_migration_ops();
+
+    if (!ops)
+        driver_no_support(conn, op, error);
+    return ops;
+}
+
+static gboolean qops_migrate_begin3(DriverConn *conn, const DriverDomain *dom,
+                                    const TypedParams *params, unsigned int flags,
+                                    GBytes **cookie_out, char **xml_out, GError **error)
+{
+    QemuConn *qc = (QemuConn *)conn;
+    const QemuMigrationOps *ops = qops_migration(conn, "migrate_begin3", error);
+
+    return ops && ops->begin3(qc->drv, qc->conn_id, dom, params, flags, cookie_out, xml_out, error);
+}
+
+static gboolean qops_migrate_prepare3(DriverConn *conn, const TypedParams *params,
+                                      GBytes *cookie_in, unsigned int flags, GBytes **cookie_out,
+                                      char **uri_out, GError **error)
+{
+    QemuConn *qc = (QemuConn *)conn;
+    const QemuMigrationOps *ops = qops_migration(conn, "migrate_prepare3", error);
+
+    return ops && ops->prepare3(qc->drv, qc->conn_id, params, cookie_in, flags, cookie_out, uri_out,
+                                error);
+}
+
+static gboolean qops_migrate_perform3(DriverConn *conn, const DriverDomain *dom,
+                                      const char *dconnuri, const TypedParams *params,
+                                      GBytes *cookie_in, unsigned int flags, GBytes **cookie_out,
+                                      GError **error)
+{
+    QemuConn *qc = (QemuConn *)conn;
+    const QemuMigrationOps *ops = qops_migration(conn, "migrate_perform3", error);
+
+    return ops && ops->perform3(qc->drv, qc->conn_id, dom, dconnuri, params, cookie_in, flags,
+                                cookie_out, error);
+}
+
+static gboolean qops_migrate_finish3(DriverConn *conn, const TypedParams *params, GBytes *cookie_in,
+                                     unsigned int flags, gboolean cancelled, DriverDomain *dom,
+                                     GBytes **cookie_out, GError **error)
+{
+    QemuConn *qc = (QemuConn *)conn;
+    const QemuMigrationOps *ops = qops_migration(conn, "migrate_finish3", error);
+
+    return ops && ops->finish3(qc->drv, qc->conn_id, params, cookie_in, flags, cancelled, dom,
+                               cookie_out, error);
+}
+
+static gboolean qops_migrate_confirm3(DriverConn *conn, const DriverDomain *dom,
+                                      const TypedParams *params, GBytes *cookie_in,
+                                      unsigned int flags, gboolean cancelled, GError **error)
+{
+    QemuConn *qc = (QemuConn *)conn;
+    const QemuMigrationOps *ops = qops_migration(conn, "migrate_confirm3", error);
+
+    return ops &&
+           ops->confirm3(qc->drv, qc->conn_id, dom, params, cookie_in, flags, cancelled, error);
+}
+
+static gboolean qops_migrate_set_max_speed(DriverConn *conn, const DriverDomain *dom,
+                                           unsigned long long mib_per_s, unsigned int flags,
+                                           GError **error)
+{
+    const QemuMigrationOps *ops = qemu_driver_get_migration_ops();
+
+    if (!check_flags(flags, 0, "migrate set max speed", error))
+        return FALSE;
+    /* The driver keeps the value (and sets it in QEMU while a migration
+     * runs); a hook of the migration code, when installed, takes over. */
+    if (ops && ops->set_max_speed)
+        return ops->set_max_speed(qconn_driver(conn), dom, mib_per_s, error);
+    return qemu_driver_domain_migrate_set_max_speed(qconn_driver(conn), dom->uuid, mib_per_s,
+                                                    error);
+}
+
+static gboolean qops_migrate_get_max_speed(DriverConn *conn, const DriverDomain *dom,
+                                           unsigned long long *mib_per_s, unsigned int flags,
+                                           GError **error)
+{
+    const QemuMigrationOps *ops = qemu_driver_get_migration_ops();
+
+    if (!check_flags(flags, 0, "migrate get max speed", error))
+        return FALSE;
+    /* The driver keeps the value (and sets it in QEMU while a migration
+     * runs); a hook of the migration code, when installed, takes over. */
+    if (ops && ops->get_max_speed)
+        return ops->get_max_speed(qconn_driver(conn), dom, mib_per_s, error);
+    return qemu_driver_domain_migrate_get_max_speed(qconn_driver(conn), dom->uuid, mib_per_s,
+                                                    error);
+}
+
+static gboolean qops_migrate_set_max_downtime(DriverConn *conn, const DriverDomain *dom,
+                                              unsigned long long ms, unsigned int flags,
+                                              GError **error)
+{
+    const QemuMigrationOps *ops = qemu_driver_get_migration_ops();
+
+    if (!check_flags(flags, 0, "migrate set max downtime", error))
+        return FALSE;
+    /* The driver keeps the value (and sets it in QEMU while a migration
+     * runs); a hook of the migration code, when installed, takes over. */
+    if (ops && ops->set_max_downtime)
+        return ops->set_max_downtime(qconn_driver(conn), dom, ms, error);
+    return qemu_driver_domain_migrate_set_max_downtime(qconn_driver(conn), dom->uuid, ms, error);
+}
+
+static gboolean qops_migrate_get_max_downtime(DriverConn *conn, const DriverDomain *dom,
+                                              unsigned long long *ms, unsigned int flags,
+                                              GError **error)
+{
+    const QemuMigrationOps *ops = qemu_driver_get_migration_ops();
+
+    if (!check_flags(flags, 0, "migrate get max downtime", error))
+        return FALSE;
+    /* The driver keeps the value (and sets it in QEMU while a migration
+     * runs); a hook of the migration code, when installed, takes over. */
+    if (ops && ops->get_max_downtime)
+        return ops->get_max_downtime(qconn_driver(conn), dom, ms, error);
+    return qemu_driver_domain_migrate_get_max_downtime(qconn_driver(conn), dom->uuid, ms, error);
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* A DriverLifecycleCb behind the driver's QemuLifecycleFunc. */
+typedef struct {
+    DriverConn *conn; /* borrowed: close drops the registrations first */
+    DriverLifecycleCb cb;
+    gpointer opaque;
+    GDestroyNotify free_opaque;
+} QemuOpsEventReg;
+
+static void qops_event_reg_free(gpointer data)
+{
+    QemuOpsEventReg *reg = data;
+
+    if (reg->free_opaque)
+        reg->free_opaque(reg->opaque);
+    g_free(reg);
+}
+
+static void qops_event_lifecycle(QemuDriver *drv, const QemuDomainRef *ref, int event, int detail,
+                                 gpointer opaque)
+{
+    QemuOpsEventReg *reg = opaque;
+    DriverDomain dom = DRIVER_DOMAIN_INIT;
+
+    dom.name = ref->name; /* borrowed for the call */
+    memcpy(dom.uuid, ref->uuid, sizeof(dom.uuid));
+    dom.id = ref->id;
+    reg->cb(reg->conn, &dom, event, detail, reg->opaque);
+}
+
+static int qops_event_register_lifecycle(DriverConn *conn, const DriverDomain *dom,
+                                         DriverLifecycleCb cb, gpointer opaque,
+                                         GDestroyNotify free_opaque, GError **error)
+{
+    QemuDriver *drv = qconn_driver(conn);
+    QemuOpsEventReg *reg;
+
+    if (!cb) {
+        ferry_fail(error, FERRY_ERR_INVALID_ARG, "event callback is NULL");
+        return -1;
+    }
+    /* A domain filter names an existing domain, as with libvirt. */
+    if (dom) {
+        QemuDomainRef ref = QEMU_DOMAIN_REF_INIT;
+
+        if (!qemu_driver_lookup_by_uuid(drv, dom->uuid, &ref, error))
+            return -1;
+        qemu_domain_ref_clear(&ref);
+    }
+    reg = g_new0(QemuOpsEventReg, 1);
+    reg->conn = conn;
+    reg->cb = cb;
+    reg->opaque = opaque;
+    reg->free_opaque = free_opaque;
+    return qemu_driver_event_register(drv, conn, dom ? dom->uuid : NULL, qops_event_lifecycle, reg,
+                                      qops_event_reg_free);
+}
+
+static gboolean qops_event_deregister(DriverConn *conn, int callback_id, GError **error)
+{
+    return qemu_driver_event_deregister(qconn_driver(conn), conn, callback_id, error);
+}
+
 const DriverOps qemu_driver_ops = {
     .name = "QEMU",
     .get_uri = qops_get_uri,
@@ -516,6 +746,17 @@ const DriverOps qemu_driver_ops = {
     .is_persistent = qops_is_persistent,
     .get_job_stats = qops_get_job_stats,
     .abort_job = qops_abort_job,
+    .migrate_set_max_speed = qops_migrate_set_max_speed,
+    .migrate_get_max_speed = qops_migrate_get_max_speed,
+    .migrate_set_max_downtime = qops_migrate_set_max_downtime,
+    .migrate_get_max_downtime = qops_migrate_get_max_downtime,
+    .migrate_begin3 = qops_migrate_begin3,
+    .migrate_prepare3 = qops_migrate_prepare3,
+    .migrate_perform3 = qops_migrate_perform3,
+    .migrate_finish3 = qops_migrate_finish3,
+    .migrate_confirm3 = qops_migrate_confirm3,
+    .event_register_lifecycle = qops_event_register_lifecycle,
+    .event_deregister = qops_event_deregister,
 };
 
 DriverConn *qemu_driver_conn_open(QemuDriver *drv, guint64 conn_id, const char *uri)

@@ -39,7 +39,32 @@ struct _QemuDriver {
      * pick the same one), guarded by ports_lock. */
     GMutex ports_lock;
     GHashTable *ports; /* GINT_TO_POINTER(port) set */
+    /* Lifecycle events: queue, callbacks, dispatcher (qemu_driver_event.c). */
+    struct _QemuDriverEvents *lifecycle;
+    /* Migration speed and downtime per domain (qemu_driver_migtune.c),
+     * guarded by tune_lock: uuid string -> QemuMigrateTuning. */
+    GMutex tune_lock;
+    GHashTable *tune;
 };
+
+typedef struct _QemuDriverEvents QemuDriverEvents;
+
+/* Starts the event dispatcher thread / stops it after delivering what is
+ * queued (then no callback runs any more). */
+gboolean qemu_driver_events_init(QemuDriver *drv, GError **error);
+void qemu_driver_events_free(QemuDriver *drv);
+/* Queues one lifecycle event for obj (locked): name, uuid and id as they
+ * are now. */
+void qemu_driver_event_queue(QemuDriver *drv, DomainObj *obj, int event, int detail);
+/* Every state change of a domain goes through these two (obj locked):
+ * domain_obj_set_state / domain_obj_set_inactive, plus the lifecycle
+ * event(s) the change from the old state and reason means (none for the
+ * driver's own "starting-up", nor when nothing changed). */
+void qemu_driver_set_state(QemuDriver *drv, DomainObj *obj, DomainState state, const char *reason);
+void qemu_driver_set_inactive(QemuDriver *drv, DomainObj *obj, const char *reason);
+
+/* Migration tuning of a domain the driver forgets (removed). */
+void qemu_driver_forget_migrate_tuning(QemuDriver *drv, const unsigned char *uuid);
 
 /* Reserves the first port in [min, max] that is neither reserved nor
  * bound on addr; -1 when none is free. */

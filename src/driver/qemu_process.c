@@ -169,6 +169,25 @@ gboolean qemu_process_is_autodestroy(QemuProcess *proc)
     return proc && proc->autodestroy;
 }
 
+LockHandle *qemu_process_get_lock(QemuProcess *proc)
+{
+    return proc ? proc->lock : NULL;
+}
+
+gboolean qemu_process_clear_autodestroy(QemuDriver *drv, DomainObj *obj, GError **error)
+{
+    QemuProcess *proc = obj->priv;
+
+    if (!proc)
+        return TRUE;
+    autokill_remove_domain(drv->autokill, obj->def->uuid);
+    if (!proc->autodestroy)
+        return TRUE;
+    proc->autodestroy = FALSE;
+    proc->conn = 0;
+    return qemu_process_write_file(drv, obj, proc, error);
+}
+
 void qemu_process_set_pidfd(QemuProcess *proc, int pidfd, gint64 pid)
 {
     ferry_fd_close(&proc->pidfd);
@@ -442,16 +461,16 @@ static void qemu_process_handle_event(QemuProcess *proc, QemuEvent *ev)
     switch (ev->type) {
     case QEMU_EVENT_STOP:
         if (state == DOMAIN_STATE_RUNNING) {
-            domain_obj_set_state(obj, DOMAIN_STATE_PAUSED,
-                                 domain_job_get_async(obj) == DOMAIN_ASYNC_JOB_MIGRATION_OUT
-                                     ? "migration"
-                                     : "unknown");
+            qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED,
+                                  domain_job_get_async(obj) == DOMAIN_ASYNC_JOB_MIGRATION_OUT
+                                      ? "migration"
+                                      : "unknown");
             qemu_process_save_status(drv, obj);
         }
         break;
     case QEMU_EVENT_RESUME:
         if (state == DOMAIN_STATE_PAUSED) {
-            domain_obj_set_state(obj, DOMAIN_STATE_RUNNING, "unpaused");
+            qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, "unpaused");
             qemu_process_save_status(drv, obj);
         }
         break;
@@ -459,6 +478,11 @@ static void qemu_process_handle_event(QemuProcess *proc, QemuEvent *ev)
         proc->shutdown_seen = TRUE;
         FLOG_INFO("domain '%s': SHUTDOWN (%s, %s)", proc->name, ev->guest ? "guest" : "host",
                   ev->detail ? ev->detail : "no reason");
+        /* Our own SIGTERM (destroy) is not a shutdown anybody asked for. */
+        if (!proc->destroying)
+            qemu_driver_event_queue(drv, obj, QEMU_LIFECYCLE_SHUTDOWN,
+                                    ev->guest ? QEMU_LIFECYCLE_SHUTDOWN_GUEST
+                                              : QEMU_LIFECYCLE_SHUTDOWN_HOST);
         break;
     case QEMU_EVENT_EOF:
     case QEMU_EVENT_MONITOR_ERROR:
@@ -711,9 +735,9 @@ void qemu_process_stop(QemuDriver *drv, DomainObj *obj, const char *reason)
     qemu_process_release_ports(drv, obj->def);
     domain_obj_set_private(obj, NULL, NULL);
     if (domain_obj_is_active(obj))
-        domain_obj_set_inactive(obj, reason);
+        qemu_driver_set_inactive(drv, obj, reason);
     else
-        domain_obj_set_state(obj, DOMAIN_STATE_SHUTOFF, reason);
+        qemu_driver_set_state(drv, obj, DOMAIN_STATE_SHUTOFF, reason);
     FLOG_INFO("domain '%s' shut off (%s)", name, reason);
 }
 
@@ -812,7 +836,7 @@ gboolean qemu_process_suspend(QemuDriver *drv, DomainObj *obj, GError **error)
     }
     if (!qemu_process_monitor_call(obj, qmp_stop, error))
         return FALSE;
-    domain_obj_set_state(obj, DOMAIN_STATE_PAUSED, "user");
+    qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED, "user");
     if (proc && proc->lock && !lock_manager_release(proc->lock, &err))
         FLOG_WARN("domain '%s': %s", domain_obj_name(obj), err->message);
     qemu_process_save_status(drv, obj);
@@ -842,7 +866,7 @@ gboolean qemu_process_resume(QemuDriver *drv, DomainObj *obj, GError **error)
             FLOG_WARN("domain '%s': %s", domain_obj_name(obj), err->message);
         return FALSE;
     }
-    domain_obj_set_state(obj, DOMAIN_STATE_RUNNING, "unpaused");
+    qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, "unpaused");
     qemu_process_save_status(drv, obj);
     return TRUE;
 }
@@ -1303,11 +1327,11 @@ static gboolean qemu_start_run(QemuStart *st, GError **error)
     if (!ok)
         return FALSE;
     if (st->incoming)
-        domain_obj_set_state(st->obj, DOMAIN_STATE_PAUSED, "migration");
+        qemu_driver_set_state(st->drv, st->obj, DOMAIN_STATE_PAUSED, "migration");
     else if (st->flags & QEMU_PROCESS_START_PAUSED)
-        domain_obj_set_state(st->obj, DOMAIN_STATE_PAUSED, "user");
+        qemu_driver_set_state(st->drv, st->obj, DOMAIN_STATE_PAUSED, "user");
     else
-        domain_obj_set_state(st->obj, DOMAIN_STATE_RUNNING, "booted");
+        qemu_driver_set_state(st->drv, st->obj, DOMAIN_STATE_RUNNING, "booted");
     return TRUE;
 }
 

@@ -94,6 +94,14 @@ gboolean qemu_process_powerdown(QemuDriver *drv, DomainObj *obj, GError **error)
 QemuProcess *qemu_process_get(DomainObj *obj);
 /* TRUE when the domain was started with AUTODESTROY. */
 gboolean qemu_process_is_autodestroy(QemuProcess *proc);
+/* The disk leases of a running domain (NULL when not running): the
+ * migration code inquires them (cookie), releases them at switchover and
+ * acquires them with the source's lock state (Finish). */
+struct _LockHandle *qemu_process_get_lock(QemuProcess *proc);
+/* An incoming migration arrived (Finish): the domain no longer dies with
+ * the connection that prepared it (obj locked, a job held): autodestroy
+ * cleared, its autokill entries dropped, the process file rewritten. */
+gboolean qemu_process_clear_autodestroy(QemuDriver *drv, DomainObj *obj, GError **error);
 /* User + system CPU time of QEMU in ns (0 when unknown). */
 unsigned long long qemu_process_cpu_time_ns(QemuProcess *proc);
 

@@ -46,7 +46,8 @@ static gboolean qemu_reconnect_is_our_qemu(gint64 pid, const unsigned char *uuid
 }
 
 /* The state QEMU reports, kept with its reason when it did not change. */
-static gboolean qemu_reconnect_refresh_state(DomainObj *obj, gboolean *running, GError **error)
+static gboolean qemu_reconnect_refresh_state(QemuDriver *drv, DomainObj *obj, gboolean *running,
+                                             GError **error)
 {
     QemuMonitor *mon = domain_obj_get_monitor(obj);
     g_autoptr(QemuMonitor) ref = mon ? qemu_monitor_ref(mon) : NULL;
@@ -67,13 +68,13 @@ static gboolean qemu_reconnect_refresh_state(DomainObj *obj, gboolean *running, 
         return FALSE;
     old = domain_obj_get_state(obj, &reason);
     if (*running && old != DOMAIN_STATE_RUNNING)
-        domain_obj_set_state(obj, DOMAIN_STATE_RUNNING, "unpaused");
+        qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, "unpaused");
     else if (!*running && old != DOMAIN_STATE_PAUSED)
-        domain_obj_set_state(obj, DOMAIN_STATE_PAUSED,
-                             g_strcmp0(status, "inmigrate") == 0 ||
-                                     g_strcmp0(status, "postmigrate") == 0
-                                 ? "migration"
-                                 : "unknown");
+        qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED,
+                              g_strcmp0(status, "inmigrate") == 0 ||
+                                      g_strcmp0(status, "postmigrate") == 0
+                                  ? "migration"
+                                  : "unknown");
     FLOG_DEBUG("domain '%s': QEMU's run state is '%s'", domain_obj_name(obj), status);
     return TRUE;
 }
@@ -93,7 +94,7 @@ static gboolean qemu_reconnect_monitor(QemuDriver *drv, DomainObj *obj, QemuProc
     }
     if (!qemu_process_connect_monitor(drv, obj, proc, obj->monitor_path, drv->start_timeout_ms,
                                       error) ||
-        !qemu_reconnect_refresh_state(obj, &running, error))
+        !qemu_reconnect_refresh_state(drv, obj, &running, error))
         return FALSE;
     /* Leases: QEMU holds them; we take copies of its fds.  Without them
      * (no ptrace access, say) QEMU keeps holding them until it ends, but

@@ -411,3 +411,45 @@ int ferry_domain_abort_job(FerryDomain *dom, unsigned int flags)
         return libferry_fail_with(err);
     return 0;
 }
+
+/* ---------------------------------------------------------------- migration tuning */
+
+int ferry_domain_migrate_set_max_speed(FerryDomain *dom, unsigned long long mib_per_s,
+                                       unsigned int flags)
+{
+    DOMAIN_CALL_BEGIN(dom, migrate_set_max_speed, "migration speed");
+    if (!drv->ops->migrate_set_max_speed(drv, &ident, mib_per_s, flags, &err))
+        return libferry_fail_with(err);
+    return 0;
+}
+
+int ferry_domain_migrate_get_max_speed(FerryDomain *dom, unsigned long long *mib_per_s,
+                                       unsigned int flags)
+{
+    DOMAIN_CALL_BEGIN(dom, migrate_get_max_speed, "migration speed");
+    if (!mib_per_s)
+        return libferry_fail_arg(__func__, "mib_per_s is NULL");
+    if (!drv->ops->migrate_get_max_speed(drv, &ident, mib_per_s, flags, &err))
+        return libferry_fail_with(err);
+    return 0;
+}
+
+int ferry_domain_migrate_set_max_downtime(FerryDomain *dom, unsigned long long ms,
+                                          unsigned int flags)
+{
+    DOMAIN_CALL_BEGIN(dom, migrate_set_max_downtime, "migration downtime");
+    if (!drv->ops->migrate_set_max_downtime(drv, &ident, ms, flags, &err))
+        return libferry_fail_with(err);
+    return 0;
+}
+
+int ferry_domain_migrate_get_max_downtime(FerryDomain *dom, unsigned long long *ms,
+                                          unsigned int flags)
+{
+    DOMAIN_CALL_BEGIN(dom, migrate_get_max_downtime, "migration downtime");
+    if (!ms)
+        return libferry_fail_arg(__func__, "ms is NULL");
+    if (!drv->ops->migrate_get_max_downtime(drv, &ident, ms, flags, &err))
+        return libferry_fail_with(err);
+    return 0;
+}

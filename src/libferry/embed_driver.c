@@ -21,6 +21,7 @@
 
 #include "libferry/libferry_priv.h"
 #include "driver/qemu_driver_ops.h"
+#include "migration/migration.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -87,6 +88,7 @@ static DriverConn *embed_open(const DriverUri *uri, unsigned int flags, GError *
         QemuDriver *drv;
 
         cfg.root = root;
+        migration_init();
         drv = qemu_driver_open(&cfg, &err);
         if (!drv) {
             g_mutex_unlock(&embed_lock);

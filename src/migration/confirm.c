@@ -1,0 +1,97 @@
+/*
+ * confirm.c: Confirm3 on the source, which ends the migration-out job.
+ * Success: the guest runs on the destination, so the source QEMU is
+ * stopped and reaped (shut off, reason "migrated"), and with
+ * UNDEFINE_SOURCE the definition goes too.  Cancelled: the migration in
+ * QEMU is cancelled, the leases are taken again and the guest resumes if
+ * it ran before.
+ */
+#include <config.h>
+
+#include <string.h>
+
+#define FERRY_ERROR_DOMAIN FERRY_FROM_MIGRATION
+#define FERRY_LOG_MODULE "migration.confirm"
+
+#include "driver/qemu_process.h"
+#include "migration/migration_priv.h"
+#include "util/error.h"
+#include "util/log.h"
+
+static gboolean confirm_success(QemuDriver *drv, DomainObj *obj, GBytes *cookie_in,
+                                unsigned int flags, GError **error)
+{
+    const char *name = domain_obj_name(obj);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MigrationCookie) cookie = NULL;
+
+    if (!migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_CONFIRM3, error))
+        return FALSE;
+    /* The destination's cookie: only checked (its statistics are the
+     * destination's view of what Perform3 already recorded). */
+    cookie = migration_cookie_eat(drv, name, "confirm", cookie_in, TRUE, &err);
+    if (err)
+        FLOG_WARN("%s", err->message);
+    migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "migrated");
+    if ((flags & MIGRATION_UNDEFINE_SOURCE) && obj->persistent) {
+        g_clear_error(&err);
+        if (!domain_obj_delete_config(obj, drv->config_dir, &err))
+            FLOG_WARN("domain '%s': %s", name, err->message);
+        obj->persistent = FALSE;
+        g_clear_pointer(&obj->new_def, domain_def_free);
+        FLOG_INFO("domain '%s' undefined after migrating away", name);
+    }
+    return TRUE;
+}
+
+gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDomain *dom,
+                               const TypedParams *params, GBytes *cookie_in, unsigned int flags,
+                               gboolean cancelled, GError **error)
+{
+    g_autoptr(DomainObjLocked) obj = NULL;
+    const char *name;
+    gboolean ok = TRUE;
+
+    if (!migration_params_check(dom->name, "confirm", params, flags, error))
+        return FALSE;
+    /* no job and no lock held: undefine takes its own */
+    if (flags & MIGRATION_OFFLINE)
+        return migration_src_confirm_offline(drv, dom, flags, cancelled, error);
+    if (!(obj = migration_find(drv, dom->uuid, error)))
+        return FALSE;
+    name = domain_obj_name(obj);
+    if (cancelled && domain_job_get_async(obj) != DOMAIN_ASYNC_JOB_MIGRATION_OUT) {
+        /* Perform3 failed and unwound already (and ended the job) */
+        FLOG_DEBUG("domain '%s': confirm (cancelled): nothing left to undo", name);
+        return TRUE;
+    }
+    if (!domain_job_async_resume(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "domainMigrateConfirm3Params",
+                                 error))
+        return FALSE;
+    migration_owner_remove(drv, obj->def->uuid);
+
+    if (cancelled) {
+        g_autoptr(GError) err = NULL;
+
+        if (!migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_CONFIRM3_CANCELLED, &err))
+            FLOG_WARN("%s", err->message);
+        g_clear_error(&err);
+        migration_src_rollback(drv, obj, &err);
+        domain_job_end_async(obj, DOMAIN_JOB_STATUS_CANCELED);
+        migration_save_status(drv, obj);
+        if (err) {
+            g_propagate_error(error, g_steal_pointer(&err));
+            return FALSE;
+        }
+        return TRUE;
+    }
+    ok = confirm_success(drv, obj, cookie_in, flags, error);
+    if (!ok) {
+        /* the guest runs on the destination: never resume it here */
+        migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "migrated");
+    }
+    domain_job_end_async(obj, ok ? DOMAIN_JOB_STATUS_COMPLETED : DOMAIN_JOB_STATUS_FAILED);
+    qemu_driver_remove_inactive(drv, obj);
+    FLOG_INFO("domain '%s': migrated away", name);
+    return ok;
+}

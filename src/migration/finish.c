@@ -1,0 +1,241 @@
+/*
+ * finish.c: Finish3 on the destination.  Cancelled (Perform3 failed): the
+ * incoming QEMU is killed and the domain goes.  Otherwise: waits for QEMU
+ * to have loaded everything, makes the domain persistent when asked
+ * (PERSIST_DEST, with persistent_xml or the source's definition), takes
+ * the disk leases with the source's lock state, starts the CPUs unless
+ * PAUSED, and frees the domain from the connection that prepared it.  Any
+ * failure kills the incoming QEMU (the source then resumes in Confirm3).
+ */
+#include <config.h>
+
+#include <string.h>
+
+#define FERRY_ERROR_DOMAIN FERRY_FROM_MIGRATION
+#define FERRY_LOG_MODULE "migration.finish"
+
+#include "driver/lock_manager.h"
+#include "driver/qemu_process.h"
+#include "migration/migration_priv.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#define FINISH_POLL_MS 5
+
+static gboolean cont_cb(QemuMonitor *mon, gpointer opaque, GError **error)
+{
+    return qmp_cont(mon, error);
+}
+
+/* QEMU has loaded the whole guest (obj locked, MIGRATION_IN owned). */
+static gboolean finish_wait_incoming(DomainObj *obj, GError **error)
+{
+    const char *name = domain_obj_name(obj);
+    gint64 deadline = g_get_monotonic_time() + (gint64)MIGRATION_FINISH_WAIT_MS * 1000;
+
+    for (;;) {
+        g_autoptr(json_object) q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, error);
+        const char *status;
+
+        if (!q)
+            return FALSE;
+        status = migration_query_status(q);
+        if (g_str_equal(status, "completed"))
+            return TRUE;
+        if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
+            ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
+                       "domain '%s': finish: the incoming migration %s", name, status);
+            return FALSE;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            ferry_fail(error, FERRY_ERR_OPERATION_TIMEOUT,
+                       "domain '%s': finish: the incoming migration did not complete (%s)", name,
+                       status);
+            return FALSE;
+        }
+        g_cond_wait_until(&obj->job_cond, &obj->lock,
+                          g_get_monotonic_time() + FINISH_POLL_MS * 1000);
+    }
+}
+
+/* PERSIST_DEST: the definition to keep (persistent_xml, the cookie's, or
+ * the running one). */
+static DomainDef *finish_persistent_def(DomainObj *obj, const TypedParams *params,
+                                        MigrationCookie *cookie, GError **error)
+{
+    const char *name = domain_obj_name(obj);
+    const char *xml = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (typed_params_get_string(params, MIGRATION_PARAM_PERSIST_XML, &xml, error) < 0)
+        return NULL;
+    if (!xml && cookie && cookie->persistent)
+        xml = cookie->persistent;
+    if (!xml)
+        return domain_def_copy(obj->def);
+    g_autoptr(DomainDef) def = domain_def_parse(xml, DOMAIN_PARSE_INACTIVE, &err);
+    if (!def) {
+        ferry_fail(error, FERRY_ERR_XML, "domain '%s': finish: persistent XML: %s", name,
+                   err->message);
+        return NULL;
+    }
+    if (memcmp(def->uuid, obj->def->uuid, FERRY_UUID_BUFLEN) != 0) {
+        ferry_fail(error, FERRY_ERR_INVALID_ARG,
+                   "domain '%s': finish: the persistent XML has another uuid", name);
+        return NULL;
+    }
+    g_free(def->name);
+    def->name = g_strdup(name);
+    return g_steal_pointer(&def);
+}
+
+static gboolean finish_persist(QemuDriver *drv, DomainObj *obj, const TypedParams *params,
+                               MigrationCookie *cookie, gboolean *made, GError **error)
+{
+    DomainDef *def = finish_persistent_def(obj, params, cookie, error);
+
+    if (!def)
+        return FALSE;
+    if (obj->new_def)
+        domain_def_free(obj->new_def);
+    obj->new_def = def;
+    *made = !obj->persistent;
+    obj->persistent = TRUE;
+    if (!domain_obj_save_config(obj, drv->config_dir, error)) {
+        if (*made)
+            obj->persistent = FALSE;
+        *made = FALSE;
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Everything up to a guest running here (obj locked, MIGRATION_IN owned). */
+static gboolean finish_run(QemuDriver *drv, DomainObj *obj, const TypedParams *params,
+                           MigrationCookie *cookie, unsigned int flags, gboolean *made_persistent,
+                           GError **error)
+{
+    LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
+
+    if (!finish_wait_incoming(obj, error))
+        return FALSE;
+    if ((flags & MIGRATION_PERSIST_DEST) &&
+        !finish_persist(drv, obj, params, cookie, made_persistent, error))
+        return FALSE;
+    if (flags & MIGRATION_PAUSED) {
+        /* a paused guest holds no leases here; resume takes them */
+        qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED, "user");
+    } else {
+        if (lock && !lock_manager_acquire_cookie(lock, cookie, error))
+            return FALSE;
+        if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, cont_cb, NULL, error))
+            return FALSE;
+        qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, "migrated");
+    }
+    if (!qemu_process_clear_autodestroy(drv, obj, error))
+        return FALSE;
+    return domain_obj_save_status(obj, drv->state_dir, error);
+}
+
+static GBytes *finish_cookie(QemuDriver *drv, DomainObj *obj, MigrationCookie *in, GError **error)
+{
+    g_autoptr(MigrationCookie) cookie =
+        migration_cookie_new(drv, domain_obj_name(obj), obj->def->uuid, error);
+
+    if (!cookie)
+        return NULL;
+    if (in && in->stats)
+        *cookie_statistics(cookie) = *in->stats;
+    return migration_cookie_bake(cookie, error);
+}
+
+/* The incoming domain's name: destination_name, else the cookie's. */
+static char *finish_name(QemuDriver *drv, const TypedParams *params, GBytes *cookie_in,
+                         GError **error)
+{
+    const char *dname = NULL;
+    g_autoptr(MigrationCookie) cookie = NULL;
+
+    if (typed_params_get_string(params, MIGRATION_PARAM_DEST_NAME, &dname, error) < 0)
+        return NULL;
+    if (dname)
+        return g_strdup(dname);
+    cookie = migration_cookie_eat(drv, NULL, "finish", cookie_in, FALSE, error);
+    return cookie ? g_strdup(cookie->name) : NULL;
+}
+
+gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParams *params,
+                              GBytes *cookie_in, unsigned int flags, gboolean cancelled,
+                              DriverDomain *dom, GBytes **cookie_out, GError **error)
+{
+    g_autofree char *name = NULL;
+    g_autoptr(DomainObjLocked) obj = NULL;
+    g_autoptr(MigrationCookie) cookie = NULL;
+    g_autoptr(GBytes) baked = NULL;
+    gboolean made_persistent = FALSE;
+    gboolean ok;
+
+    if (!(name = finish_name(drv, params, cookie_in, error)))
+        return FALSE;
+    if (!migration_params_check(name, "finish", params, flags, error))
+        return FALSE;
+    if (flags & MIGRATION_OFFLINE)
+        return migration_dst_finish_offline(drv, params, cookie_in, flags, cancelled, dom,
+                                            cookie_out, error);
+    obj = domain_list_find_by_name(drv->domains, name, DOMAIN_LOOKUP_LOCKED,
+                                   cancelled ? NULL : error);
+    if (!obj) {
+        /* QEMU ends by itself when its incoming migration fails */
+        if (cancelled)
+            ferry_fail(error, FERRY_ERR_OPERATION_ABORTED,
+                       "domain '%s': finish: the migration was cancelled; the incoming guest is "
+                       "gone",
+                       name);
+        return FALSE;
+    }
+    if (!domain_job_async_resume(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, "domainMigrateFinish3Params",
+                                 error))
+        return FALSE;
+
+    if (cancelled) {
+        (void)migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_FINISH3, NULL);
+        migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, "failed");
+        domain_job_end_async(obj, DOMAIN_JOB_STATUS_CANCELED);
+        qemu_driver_remove_inactive(drv, obj);
+        FLOG_INFO("domain '%s': incoming migration cancelled", name);
+        ferry_fail(error, FERRY_ERR_OPERATION_ABORTED,
+                   "domain '%s': finish: the migration was cancelled; the incoming guest was "
+                   "stopped",
+                   name);
+        return FALSE;
+    }
+
+    ok = migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_FINISH3, error) &&
+         (cookie = migration_cookie_eat(drv, name, "finish", cookie_in, FALSE, error)) &&
+         finish_run(drv, obj, params, cookie, flags, &made_persistent, error) &&
+         (baked = finish_cookie(drv, obj, cookie, error));
+    if (!ok) {
+        if (made_persistent) {
+            g_autoptr(GError) err = NULL;
+
+            if (!domain_obj_delete_config(obj, drv->config_dir, &err))
+                FLOG_WARN("domain '%s': %s", name, err->message);
+            obj->persistent = FALSE;
+            g_clear_pointer(&obj->new_def, domain_def_free);
+        }
+        migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, "failed");
+        domain_job_end_async(obj, DOMAIN_JOB_STATUS_FAILED);
+        qemu_driver_remove_inactive(drv, obj);
+        return FALSE;
+    }
+    domain_job_end_async(obj, DOMAIN_JOB_STATUS_COMPLETED);
+    migration_save_status(drv, obj);
+    FLOG_INFO("domain '%s': incoming migration finished (%s)", name,
+              (flags & MIGRATION_PAUSED) ? "paused" : "running");
+    g_free(dom->name);
+    dom->name = g_strdup(name);
+    memcpy(dom->uuid, obj->def->uuid, FERRY_UUID_BUFLEN);
+    dom->id = domain_obj_get_id(obj);
+    *cookie_out = g_steal_pointer(&baked);
+    return TRUE;
+}

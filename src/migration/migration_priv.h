@@ -1,0 +1,154 @@
+/*
+ * migration_priv.h: what the files of src/migration share.
+ *
+ * Every phase runs on a worker thread, never on the I/O thread, and talks
+ * to QEMU only through migration_monitor_run (the domain lock dropped,
+ * an ASYNC_NESTED job held by the migration job's owner).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "conf/cookie.h"
+#include "driver/domain_obj.h"
+#include "driver/qemu_capabilities.h"
+#include "driver/qemu_driver_ops.h"
+#include "driver/qemu_driver_priv.h"
+#include "driver/qemu_monitor.h"
+#include "migration/migration.h"
+
+/* ferry's own bit in the migration job's flags (persisted in the status
+ * XML with them): the source guest was running when Begin took the job, so
+ * a cancelled migration resumes it.  Above every libvirt flag. */
+#define MIGRATION_JOB_SRC_WAS_RUNNING (1ULL << 40)
+
+/* Flags each phase accepts. */
+#define MIGRATION_FLAGS_SUPPORTED \
+    (MIGRATION_LIVE | MIGRATION_PEER2PEER | MIGRATION_PERSIST_DEST | MIGRATION_UNDEFINE_SOURCE | \
+     MIGRATION_PAUSED | MIGRATION_CHANGE_PROTECTION | MIGRATION_UNSAFE | MIGRATION_OFFLINE | \
+     MIGRATION_COMPRESSED | MIGRATION_ABORT_ON_ERROR | MIGRATION_AUTO_CONVERGE | \
+     MIGRATION_POSTCOPY | MIGRATION_PARALLEL)
+
+/* The default port range for incoming migrations (libvirt's). */
+#define MIGRATION_PORT_MIN 49152
+#define MIGRATION_PORT_MAX 49215
+
+/* How long Finish waits for QEMU to finish loading what the source sent
+ * once the source reported completion (a safety bound, not a timing). */
+#define MIGRATION_FINISH_WAIT_MS 60000
+
+/* ---------------------------------------------------------------- params.c */
+
+typedef enum {
+    MIGRATION_SIDE_SRC = 1 << 0,
+    MIGRATION_SIDE_DST = 1 << 1,
+    MIGRATION_SIDE_BOTH = MIGRATION_SIDE_SRC | MIGRATION_SIDE_DST,
+} MigrationSide;
+
+/* Checks the typed parameters (names, types) and the flags against what
+ * ferry supports; "phase" names the caller in messages. */
+gboolean migration_params_check(const char *name, const char *phase, const TypedParams *params,
+                                unsigned int flags, GError **error);
+
+/* Sets the QEMU migration capabilities and parameters the flags and typed
+ * parameters ask for, on one side (obj locked, the async job owned).
+ * Every capability of the table that QEMU has is set (off unless asked),
+ * so that nothing left from an earlier migration leaks in.  On the source
+ * max-bandwidth is always set: the user's, or unlimited (QEMU's default is
+ * 32 MiB/s). */
+gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job,
+                                const TypedParams *params, unsigned int flags, MigrationSide side,
+                                GError **error);
+
+/* ---------------------------------------------------------------- common.c */
+
+/* The domain, locked and referenced (g_autoptr(DomainObjLocked)). */
+DomainObj *migration_find(QemuDriver *drv, const unsigned char *uuid, GError **error);
+/* Sets the job's phase (never backwards) and persists it in the status
+ * XML. */
+gboolean migration_set_phase(QemuDriver *drv, DomainObj *obj, DomainMigrationPhase phase,
+                             GError **error);
+/* Writes the status XML, logging a failure (for cleanup paths). */
+void migration_save_status(QemuDriver *drv, DomainObj *obj);
+/* The capabilities of the domain's QEMU binary. */
+QemuCaps *migration_get_caps(QemuDriver *drv, DomainObj *obj, GError **error);
+
+/* Runs fn with the domain's monitor, the object unlocked, an ASYNC_NESTED
+ * job of job held (job DOMAIN_ASYNC_JOB_NONE: the caller holds a sync
+ * job). */
+typedef gboolean (*MigrationMonitorFunc)(QemuMonitor *mon, gpointer opaque, GError **error);
+gboolean migration_monitor_run(DomainObj *obj, DomainAsyncJob job, MigrationMonitorFunc fn,
+                               gpointer opaque, GError **error);
+/* query-migrate through migration_monitor_run. */
+json_object *migration_query(DomainObj *obj, DomainAsyncJob job, GError **error);
+/* The "status" of a query-migrate answer ("" when absent). */
+const char *migration_query_status(json_object *q);
+/* Progress and statistics from a query-migrate answer. */
+void migration_progress_from_query(json_object *q, DomainJobProgress *progress);
+void migration_stats_from_query(json_object *q, gint64 started_ms, CookieStatistics *stats);
+
+/* Stops the domain's QEMU (obj locked, the async job owned: a nested job
+ * is taken for it) and removes a transient domain. */
+void migration_stop_qemu(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job, const char *reason);
+
+/* ---------------------------------------------------------------- cookie_use.c */
+
+void migration_cookie_host(QemuDriver *drv, CookieHost *host);
+/* A cookie with the identity (domain name and uuid, our host). */
+MigrationCookie *migration_cookie_new(QemuDriver *drv, const char *name, const unsigned char *uuid,
+                                      GError **error);
+/* Formatted, NUL-terminated (the wire's length includes the NUL). */
+GBytes *migration_cookie_bake(MigrationCookie *cookie, GError **error);
+/* Parses what the peer sent; name (may be NULL) names the domain in
+ * messages.  Refuses a cookie from this very host ("migrating to the same
+ * host").  A NULL or empty cookie is refused unless optional, in which
+ * case NULL is returned without an error. */
+MigrationCookie *migration_cookie_eat(QemuDriver *drv, const char *name, const char *phase,
+                                      GBytes *bytes, gboolean optional, GError **error);
+
+/* ---------------------------------------------------------------- the phases */
+
+gboolean migration_src_begin(QemuDriver *drv, guint64 conn_id, const DriverDomain *dom,
+                             const TypedParams *params, unsigned int flags, GBytes **cookie_out,
+                             char **xml_out, GError **error);
+gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedParams *params,
+                               GBytes *cookie_in, unsigned int flags, GBytes **cookie_out,
+                               char **uri_out, GError **error);
+gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDomain *dom,
+                               const char *dconnuri, const TypedParams *params, GBytes *cookie_in,
+                               unsigned int flags, GBytes **cookie_out, GError **error);
+gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParams *params,
+                              GBytes *cookie_in, unsigned int flags, gboolean cancelled,
+                              DriverDomain *dom, GBytes **cookie_out, GError **error);
+gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDomain *dom,
+                               const TypedParams *params, GBytes *cookie_in, unsigned int flags,
+                               gboolean cancelled, GError **error);
+
+/* offline.c: VIR_MIGRATE_OFFLINE, the definition only. */
+gboolean migration_src_begin_offline(QemuDriver *drv, DomainObj *obj, const TypedParams *params,
+                                     unsigned int flags, GBytes **cookie_out, char **xml_out,
+                                     GError **error);
+gboolean migration_dst_prepare_offline(QemuDriver *drv, MigrationCookie *cookie,
+                                       const TypedParams *params, unsigned int flags,
+                                       GBytes **cookie_out, char **uri_out, GError **error);
+gboolean migration_dst_finish_offline(QemuDriver *drv, const TypedParams *params, GBytes *cookie_in,
+                                      unsigned int flags, gboolean cancelled, DriverDomain *dom,
+                                      GBytes **cookie_out, GError **error);
+gboolean migration_src_confirm_offline(QemuDriver *drv, const DriverDomain *dom, unsigned int flags,
+                                       gboolean cancelled, GError **error);
+
+/* After a failed or cancelled migration, on the source (obj locked, the
+ * migration-out job owned): the migration in QEMU cancelled and ended, the
+ * leases taken again and, if the guest ran before, its CPUs started.
+ * Errors are kept behind any already in *error. */
+void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error);
+gboolean migration_src_perform_offline(QemuDriver *drv, DomainObj *obj, GBytes **cookie_out,
+                                       GError **error);
+
+/* owner.c: the connection that began an outgoing migration (Begin3
+ * adds, the end of the job removes; a closing connection ends the
+ * migrations it left between phases). */
+void migration_owner_add(QemuDriver *drv, guint64 conn, const unsigned char *uuid);
+void migration_owner_remove(QemuDriver *drv, const unsigned char *uuid);
+void migration_connection_closed(QemuDriver *drv, guint64 conn);

@@ -1,0 +1,278 @@
+/*
+ * prepare.c: Prepare3 on the destination.  Reads cookie 1 (refusing a
+ * migration from this very host), defines the incoming domain (transient,
+ * or over an inactive persistent one with the same name and uuid), starts
+ * its QEMU with -incoming defer (CPUs stopped, leases only registered),
+ * sets the destination's migration capabilities and parameters, and
+ * listens with migrate-incoming on a TCP port: the user's migrate_uri or
+ * listen_address, else the first free port of the migration range.  The
+ * domain belongs to the calling connection until Finish (autodestroy).  On
+ * failure the destination QEMU is gone and the domain with it.
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FERRY_ERROR_DOMAIN FERRY_FROM_MIGRATION
+#define FERRY_LOG_MODULE "migration.prepare"
+
+#include "driver/qemu_process.h"
+#include "migration/migration_priv.h"
+#include "util/error.h"
+#include "util/log.h"
+
+/* Where to listen and what to tell the source. */
+typedef struct {
+    char *listen; /* the address QEMU binds */
+    char *host; /* the address the source connects to */
+    int port;
+    gboolean reserved; /* port reserved in the driver's set */
+} PrepareAddr;
+
+static void prepare_addr_clear(PrepareAddr *a)
+{
+    g_free(a->listen);
+    g_free(a->host);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PrepareAddr, prepare_addr_clear)
+
+static gboolean is_wildcard(const char *addr)
+{
+    return g_str_equal(addr, "0.0.0.0") || g_str_equal(addr, "::") || g_str_equal(addr, "[::]");
+}
+
+static gboolean is_numeric(const char *addr)
+{
+    return g_hostname_is_ip_address(addr);
+}
+
+/* "tcp:HOST[:PORT]" or "tcp://HOST[:PORT]" (HOST may be [v6]). */
+static gboolean parse_tcp_uri(const char *name, const char *uri, char **host, int *port,
+                              GError **error)
+{
+    const char *rest;
+    g_autofree char *h = NULL;
+    const char *colon;
+
+    if (g_str_has_prefix(uri, "tcp://"))
+        rest = uri + 6;
+    else if (g_str_has_prefix(uri, "tcp:"))
+        rest = uri + 4;
+    else {
+        ferry_fail(error, FERRY_ERR_NO_SUPPORT,
+                   "domain '%s': prepare: migration URI '%s' is not supported (only tcp:)", name,
+                   uri);
+        return FALSE;
+    }
+    if (rest[0] == '[') {
+        const char *end = strchr(rest, ']');
+
+        if (!end)
+            goto bad;
+        h = g_strndup(rest + 1, end - rest - 1);
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (end[1] && !colon)
+            goto bad;
+    } else {
+        colon = strrchr(rest, ':');
+        h = colon ? g_strndup(rest, colon - rest) : g_strdup(rest);
+    }
+    *port = 0;
+    if (colon) {
+        char *end = NULL;
+        long p = strtol(colon + 1, &end, 10);
+
+        if (!colon[1] || *end || p < 1 || p > 65535)
+            goto bad;
+        *port = (int)p;
+    }
+    if (!*h)
+        goto bad;
+    *host = g_steal_pointer(&h);
+    return TRUE;
+
+bad:
+    ferry_fail(error, FERRY_ERR_INVALID_ARG, "domain '%s': prepare: bad migration URI '%s'", name,
+               uri);
+    return FALSE;
+}
+
+static gboolean prepare_addr(QemuDriver *drv, const char *name, const TypedParams *params,
+                             PrepareAddr *a, GError **error)
+{
+    const char *uri = NULL, *listen = NULL;
+    g_autofree char *uri_host = NULL;
+    int port = 0;
+
+    if (typed_params_get_string(params, MIGRATION_PARAM_URI, &uri, error) < 0 ||
+        typed_params_get_string(params, MIGRATION_PARAM_LISTEN_ADDRESS, &listen, error) < 0)
+        return FALSE;
+    if (uri && !parse_tcp_uri(name, uri, &uri_host, &port, error))
+        return FALSE;
+    a->listen = g_strdup(listen ? listen : uri_host && is_numeric(uri_host) ? uri_host : "0.0.0.0");
+    if (uri_host)
+        a->host = g_strdup(uri_host);
+    else if (!is_wildcard(a->listen))
+        a->host = g_strdup(a->listen);
+    else
+        a->host = g_strdup(qemu_driver_get_hostname(drv));
+    if (port) {
+        a->port = port;
+        return TRUE;
+    }
+    a->port = qemu_driver_reserve_port(drv, is_numeric(a->listen) ? a->listen : "0.0.0.0",
+                                       MIGRATION_PORT_MIN, MIGRATION_PORT_MAX);
+    if (a->port < 0) {
+        ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
+                   "domain '%s': prepare: no free migration port in %d-%d on %s", name,
+                   MIGRATION_PORT_MIN, MIGRATION_PORT_MAX, a->listen);
+        return FALSE;
+    }
+    a->reserved = TRUE;
+    return TRUE;
+}
+
+/* host:port in URI form (v6 in brackets). */
+static char *format_hostport(const char *host, int port)
+{
+    if (strchr(host, ':') && host[0] != '[')
+        return g_strdup_printf("[%s]:%d", host, port);
+    return g_strdup_printf("%s:%d", host, port);
+}
+
+static gboolean incoming_cb(QemuMonitor *mon, gpointer opaque, GError **error)
+{
+    return qmp_migrate_incoming(mon, opaque, error);
+}
+
+/* The incoming definition: destination_xml, renamed to destination_name. */
+static DomainDef *prepare_def(MigrationCookie *cookie, const TypedParams *params, GError **error)
+{
+    const char *xml = NULL, *dname = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (typed_params_get_string(params, MIGRATION_PARAM_DEST_XML, &xml, error) < 0 ||
+        typed_params_get_string(params, MIGRATION_PARAM_DEST_NAME, &dname, error) < 0)
+        return NULL;
+    if (!xml) {
+        ferry_fail(error, FERRY_ERR_INVALID_ARG, "domain '%s': prepare: no destination XML",
+                   cookie->name);
+        return NULL;
+    }
+    g_autoptr(DomainDef) def = domain_def_parse(xml, DOMAIN_PARSE_INACTIVE, &err);
+    if (!def) {
+        ferry_fail(error, FERRY_ERR_XML, "domain '%s': prepare: destination XML: %s", cookie->name,
+                   err->message);
+        return NULL;
+    }
+    if (memcmp(def->uuid, cookie->uuid, FERRY_UUID_BUFLEN) != 0) {
+        ferry_fail(error, FERRY_ERR_INVALID_ARG,
+                   "domain '%s': prepare: the destination XML's uuid is not the cookie's",
+                   cookie->name);
+        return NULL;
+    }
+    if (dname && *dname) {
+        g_free(def->name);
+        def->name = g_strdup(dname);
+    }
+    return g_steal_pointer(&def);
+}
+
+/* Starts the incoming QEMU and listens (obj locked, MIGRATION_IN owned). */
+static gboolean prepare_start(QemuDriver *drv, guint64 conn_id, DomainObj *obj,
+                              const TypedParams *params, unsigned int flags, PrepareAddr *addr,
+                              GError **error)
+{
+    g_autofree char *hostport = NULL;
+    g_autofree char *incoming = NULL;
+    gboolean ok;
+
+    if (!domain_job_begin_nested(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, error))
+        return FALSE;
+    ok = qemu_process_start_incoming(drv, obj, "defer", QEMU_PROCESS_START_AUTODESTROY, conn_id,
+                                     error);
+    domain_job_end(obj);
+    if (!ok)
+        return FALSE;
+    if (!migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_PREPARE, error) ||
+        !migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, params, flags,
+                                MIGRATION_SIDE_DST, error))
+        return FALSE;
+    hostport = format_hostport(addr->listen, addr->port);
+    incoming = g_strdup_printf("tcp:%s", hostport);
+    if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, incoming_cb, incoming, error)) {
+        g_autoptr(GError) first = g_steal_pointer(error);
+
+        ferry_fail(error, ferry_error_code_of(first),
+                   "domain '%s': prepare: cannot listen on %s: %s", domain_obj_name(obj), incoming,
+                   first->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedParams *params,
+                               GBytes *cookie_in, unsigned int flags, GBytes **cookie_out,
+                               char **uri_out, GError **error)
+{
+    g_autoptr(MigrationCookie) cookie =
+        migration_cookie_eat(drv, NULL, "prepare", cookie_in, FALSE, error);
+    g_autoptr(DomainDef) def = NULL;
+    g_autoptr(DomainObjLocked) obj = NULL;
+    g_autoptr(MigrationCookie) reply = NULL;
+    g_autoptr(GBytes) baked = NULL;
+    g_auto(PrepareAddr) addr = { 0 };
+    g_autofree char *name = NULL;
+    gboolean ok;
+
+    if (!cookie)
+        return FALSE;
+    if (!migration_params_check(cookie->name, "prepare", params, flags, error))
+        return FALSE;
+    if (flags & MIGRATION_OFFLINE)
+        return migration_dst_prepare_offline(drv, cookie, params, flags, cookie_out, uri_out,
+                                             error);
+    if (!(def = prepare_def(cookie, params, error)))
+        return FALSE;
+    name = g_strdup(def->name);
+    if (!prepare_addr(drv, name, params, &addr, error))
+        return FALSE;
+
+    obj = domain_list_add(drv->domains, &def, DOMAIN_LIST_ADD_LIVE | DOMAIN_LIST_ADD_UPDATE, NULL,
+                          error);
+    if (!obj) {
+        if (addr.reserved)
+            qemu_driver_release_port(drv, addr.port);
+        return FALSE;
+    }
+    if (!domain_job_begin_async(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, "domainMigratePrepare3Params",
+                                flags, error)) {
+        if (addr.reserved)
+            qemu_driver_release_port(drv, addr.port);
+        qemu_driver_remove_inactive(drv, obj);
+        return FALSE;
+    }
+    domain_job_set_mask(obj, DOMAIN_JOB_DEFAULT_MASK | DOMAIN_JOB_MASK(DOMAIN_JOB_ABORT) |
+                                 DOMAIN_JOB_MASK(DOMAIN_JOB_MIGRATION_OP));
+
+    ok = prepare_start(drv, conn_id, obj, params, flags, &addr, error) &&
+         (reply = migration_cookie_new(drv, name, obj->def->uuid, error)) &&
+         (baked = migration_cookie_bake(reply, error));
+    /* QEMU listens on the port now (or nobody does): others see it taken */
+    if (addr.reserved)
+        qemu_driver_release_port(drv, addr.port);
+    if (!ok) {
+        migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, "failed");
+        domain_job_end_async(obj, DOMAIN_JOB_STATUS_FAILED);
+        qemu_driver_remove_inactive(drv, obj);
+        return FALSE;
+    }
+    g_autofree char *hostport = format_hostport(addr.host, addr.port);
+    FLOG_INFO("domain '%s': incoming migration prepared on tcp:%s", name, hostport);
+    domain_job_async_continue(obj);
+    *uri_out = g_strdup_printf("tcp:%s", hostport);
+    *cookie_out = g_steal_pointer(&baked);
+    return TRUE;
+}

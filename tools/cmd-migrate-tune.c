@@ -1,0 +1,138 @@
+/*
+ * cmd-migrate-tune.c: migrate-setspeed, migrate-getspeed,
+ * migrate-setmaxdowntime, migrate-getmaxdowntime (virsh's names, options
+ * and output).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define FERRY_ERROR_DOMAIN FERRY_FROM_SHELL
+#define FERRY_LOG_MODULE "shell"
+
+#include "tools/shell.h"
+
+/* A non-negative integer, all of text. */
+static gboolean parse_ull(const char *text, unsigned long long *value)
+{
+    char *end = NULL;
+
+    if (!g_ascii_isdigit(text[0]))
+        return FALSE;
+    errno = 0;
+    *value = g_ascii_strtoull(text, &end, 10);
+    return errno == 0 && end && *end == '\0';
+}
+
+static gboolean cmd_migrate_setspeed(Shell *sh, const ShellArgs *args)
+{
+    const char *text = shell_arg(args, "bandwidth");
+    unsigned long long mib = 0;
+    FerryDomain *dom;
+    gboolean ok;
+
+    if (!parse_ull(text, &mib)) {
+        shell_error("numerical value of bandwidth is out of range or invalid: '%s'", text);
+        return FALSE;
+    }
+    if (!(dom = shell_domain(sh, args)))
+        return FALSE;
+    ok = ferry_domain_migrate_set_max_speed(dom, mib, 0) == 0;
+    if (!ok)
+        shell_error_cause("failed to set the migration speed of domain '%s'",
+                          ferry_domain_get_name(dom));
+    ferry_domain_free(dom);
+    return ok;
+}
+
+static gboolean cmd_migrate_getspeed(Shell *sh, const ShellArgs *args)
+{
+    FerryDomain *dom = shell_domain(sh, args);
+    unsigned long long mib = 0;
+    gboolean ok;
+
+    if (!dom)
+        return FALSE;
+    ok = ferry_domain_migrate_get_max_speed(dom, &mib, 0) == 0;
+    if (ok)
+        printf("%llu\n", mib);
+    else
+        shell_error_cause("failed to get the migration speed of domain '%s'",
+                          ferry_domain_get_name(dom));
+    ferry_domain_free(dom);
+    return ok;
+}
+
+static gboolean cmd_migrate_setmaxdowntime(Shell *sh, const ShellArgs *args)
+{
+    const char *text = shell_arg(args, "downtime");
+    unsigned long long ms = 0;
+    FerryDomain *dom;
+    gboolean ok;
+
+    if (!parse_ull(text, &ms) || ms < 1) {
+        shell_error("migrate: Invalid downtime");
+        return FALSE;
+    }
+    if (!(dom = shell_domain(sh, args)))
+        return FALSE;
+    ok = ferry_domain_migrate_set_max_downtime(dom, ms, 0) == 0;
+    if (!ok)
+        shell_error_cause("failed to set the maximum migration downtime of domain '%s'",
+                          ferry_domain_get_name(dom));
+    ferry_domain_free(dom);
+    return ok;
+}
+
+static gboolean cmd_migrate_getmaxdowntime(Shell *sh, const ShellArgs *args)
+{
+    FerryDomain *dom = shell_domain(sh, args);
+    unsigned long long ms = 0;
+    gboolean ok;
+
+    if (!dom)
+        return FALSE;
+    ok = ferry_domain_migrate_get_max_downtime(dom, &ms, 0) == 0;
+    if (ok)
+        printf("%llu\n", ms);
+    else
+        shell_error_cause("failed to get the maximum migration downtime of domain '%s'",
+                          ferry_domain_get_name(dom));
+    ferry_domain_free(dom);
+    return ok;
+}
+
+static const ShellOpt domain_opt[] = {
+    { "domain", SHELL_OPT_ARG, TRUE, "domain name, id or uuid" },
+    { NULL },
+};
+static const ShellOpt setspeed_opts[] = {
+    { "domain", SHELL_OPT_ARG, TRUE, "domain name, id or uuid" },
+    { "bandwidth", SHELL_OPT_ARG, TRUE, "migration bandwidth limit in MiB/s" },
+    { NULL },
+};
+static const ShellOpt setmaxdowntime_opts[] = {
+    { "domain", SHELL_OPT_ARG, TRUE, "domain name, id or uuid" },
+    { "downtime", SHELL_OPT_ARG, TRUE,
+      "maximum tolerable downtime (in milliseconds) for migration" },
+    { NULL },
+};
+
+const ShellCmd shell_migrate_tune_cmds[] = {
+    { "migrate-setspeed", "Set the maximum migration bandwidth",
+      "Set the maximum migration bandwidth (in MiB/s) for a domain which is being migrated to "
+      "another host, or for its next migration.",
+      setspeed_opts, cmd_migrate_setspeed },
+    { "migrate-getspeed", "Get the maximum migration bandwidth",
+      "Get the maximum migration bandwidth (in MiB/s) for a domain.", domain_opt,
+      cmd_migrate_getspeed },
+    { "migrate-setmaxdowntime", "set maximum tolerable downtime",
+      "Set maximum tolerable downtime of a domain which is being live-migrated to another host, "
+      "or for its next live migration.",
+      setmaxdowntime_opts, cmd_migrate_setmaxdowntime },
+    { "migrate-getmaxdowntime", "get maximum tolerable downtime",
+      "Get maximum tolerable downtime of a domain which is being live-migrated to another host.",
+      domain_opt, cmd_migrate_getmaxdowntime },
+    { NULL },
+};
