@@ -110,6 +110,20 @@ static QemuDriver *open_driver(const char *root, const char *host_uuid, const ch
     return drv;
 }
 
+/* The roots of the running case: an assertion that aborts the program
+ * still kills the QEMUs it started (the teardown does not run then). */
+static char *abort_roots[2];
+
+static void on_abort(int sig)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(abort_roots); i++) {
+        if (abort_roots[i])
+            test_kill_processes_naming(abort_roots[i]);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static void fixture_setup(Fixture *fx, gconstpointer data)
 {
     const FixtureOpts *opts = data;
@@ -123,6 +137,8 @@ static void fixture_setup(Fixture *fx, gconstpointer data)
     fx->root_b = g_dir_make_tmp("ferry-migB-XXXXXX", NULL);
     g_assert_nonnull(fx->root_a);
     g_assert_nonnull(fx->root_b);
+    abort_roots[0] = fx->root_a;
+    abort_roots[1] = fx->root_b;
     if (opts && opts->lockd) {
         fx->lease_dir = g_build_filename(fx->root_a, "leases", NULL);
         g_assert_cmpint(g_mkdir(fx->lease_dir, 0700), ==, 0);
@@ -158,6 +174,7 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
     qemu_driver_close(fx->a);
     qemu_driver_close(fx->b);
     guint left = test_kill_processes_naming(fx->root_a) + test_kill_processes_naming(fx->root_b);
+    abort_roots[0] = abort_roots[1] = NULL;
     remove_tree(fx->root_a);
     remove_tree(fx->root_b);
     g_free(fx->root_a);
@@ -970,6 +987,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     ferry_log_init_from_env(NULL);
     migration_init();
+    signal(SIGABRT, on_abort);
+    signal(SIGTRAP, on_abort); /* g_error() */
 #define ADD(path, fn, opts) \
     g_test_add("/migration/" path, Fixture, opts, fixture_setup, fn, fixture_teardown)
     ADD("features", test_features, NULL);
