@@ -502,6 +502,10 @@ Daemon *daemon_new(const DaemonOptions *opts, GError **error)
 
     qcfg.root = d->cfg->state_root;
     qcfg.host_uuid = d->host_uuid;
+    qcfg.migration_port_min = (int)d->cfg->migration_port_min;
+    qcfg.migration_port_max = (int)d->cfg->migration_port_max;
+    qcfg.migration_address = d->cfg->migration_address;
+    qcfg.migration_host = d->cfg->migration_host;
     /* The v3 migration phases, before any client can ask for them. */
     migration_init();
     d->drv = qemu_driver_open(&qcfg, error);

@@ -71,6 +71,8 @@ static void test_defaults(void)
     g_assert_true(ferry_uuid_is_null(cfg->host_uuid));
     g_assert_cmpuint(cfg->migration_port_min, ==, 49152);
     g_assert_cmpuint(cfg->migration_port_max, ==, 49215);
+    g_assert_null(cfg->migration_address);
+    g_assert_null(cfg->migration_host);
     g_assert_cmpuint(cfg->max_clients, ==, 5000);
     g_assert_cmpuint(cfg->max_anonymous_clients, ==, 20);
     g_assert_cmpuint(cfg->min_workers, ==, 5);
@@ -228,6 +230,22 @@ static void test_refused(void)
         { "migration min > max", "migration_port_max = 49000",
           "ferryd.conf:1: 'migration_port_min' (49152) is greater than 'migration_port_max' "
           "(49000)" },
+        { "migration port too big", "migration_port_max = 65536",
+          "ferryd.conf:1: 'migration_port_max' must be 1 to 65535, got 65536" },
+        { "migration address as a name", "migration_address = \"localhost\"",
+          "ferryd.conf:1: 'migration_address': \"localhost\" is not an IPv4 or IPv6 address "
+          "(such as \"0.0.0.0\" or \"::\")" },
+        { "migration address in brackets", "migration_address = \"[::1]\"",
+          "ferryd.conf:1: 'migration_address': \"[::1]\" is not an IPv4 or IPv6 address "
+          "(such as \"0.0.0.0\" or \"::\")" },
+        { "migration address with a port", "\nmigration_address = \"10.0.0.1:49152\"",
+          "ferryd.conf:2: 'migration_address': \"10.0.0.1:49152\" is not an IPv4 or IPv6 "
+          "address (such as \"0.0.0.0\" or \"::\")" },
+        { "migration host with a space", "migration_host = \"host b\"",
+          "ferryd.conf:1: 'migration_host': \"host b\" is neither an IP address nor a host "
+          "name" },
+        { "migration host as a list", "migration_host = [ \"a\" ]",
+          "ferryd.conf:1: 'migration_host' expects a string, got a list" },
         { "min workers > max", "min_workers = 30\nmax_workers = 10",
           "ferryd.conf:2: 'min_workers' (30) is greater than 'max_workers' (10)" },
         { "anonymous > max clients", "max_clients = 10",
@@ -408,6 +426,14 @@ static void test_accepted(void)
           "log_filters = \"debug:migration   warning:rpc\"" },
         { "min equals max", "migration_port_min = 5000\nmigration_port_max = 5000",
           "migration_port_max = 5000" },
+        { "migration address v4", "migration_address = \"0.0.0.0\"",
+          "migration_address = \"0.0.0.0\"" },
+        { "migration address v6", "migration_address = \"fe80::1\"",
+          "migration_address = \"fe80::1\"" },
+        { "migration address unset", "migration_address = \"\"", "migration_address = \"\"" },
+        { "migration host name", "migration_host = \"hostb\"", "migration_host = \"hostb\"" },
+        { "migration host address", "migration_host = \"127.0.0.1\"",
+          "migration_host = \"127.0.0.1\"" },
         { "same ports, one listener", "listen_tls = 1\ntcp_port = 16514", "tcp_port = \"16514\"" },
         { "a raised limit allows more", "max_workers = 30\nmin_workers = 25", "min_workers = 25" },
     };

@@ -183,6 +183,8 @@ static void test_async_allows_query_refuses_modify(JobFixture *fx, gconstpointer
     g_assert_true(try_job(fx->obj, DOMAIN_JOB_MIGRATION_OP, &err));
     g_assert_true(try_job(fx->obj, DOMAIN_JOB_ABORT, &err));
     g_assert_true(try_job(fx->obj, DOMAIN_JOB_DESTROY, &err));
+    /* suspend and resume go on while migrating out */
+    g_assert_true(try_job(fx->obj, DOMAIN_JOB_SUSPEND, &err));
     g_assert_no_error(err);
 
     g_assert_false(try_job(fx->obj, DOMAIN_JOB_MODIFY, &err));
@@ -241,6 +243,112 @@ static void test_save_refuses_migration_op(JobFixture *fx, gconstpointer data)
 
     domain_obj_lock(fx->obj);
     domain_job_end_async(fx->obj, DOMAIN_JOB_STATUS_COMPLETED);
+    domain_obj_unlock(fx->obj);
+}
+
+/* An incoming migration has no guest to pause: SUSPEND waits for it. */
+static void test_migration_in_refuses_suspend(JobFixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    domain_obj_lock(fx->obj);
+    g_assert_true(domain_job_begin_async(fx->obj, DOMAIN_ASYNC_JOB_MIGRATION_IN,
+                                         "domainMigratePrepare3Params", 0, &err));
+    domain_obj_unlock(fx->obj);
+    g_assert_false(try_job(fx->obj, DOMAIN_JOB_SUSPEND, &err));
+    g_assert_error(err, driver_quark(), FERRY_ERR_OPERATION_TIMEOUT);
+    g_assert_nonnull(strstr(err->message, "for job 'suspend' (held by "
+                                          "domainMigratePrepare3Params / async job "
+                                          "'migration-in'"));
+    g_clear_error(&err);
+    domain_obj_lock(fx->obj);
+    domain_job_end_async(fx->obj, DOMAIN_JOB_STATUS_COMPLETED);
+    domain_obj_unlock(fx->obj);
+}
+
+/* What the user does to the guest during an async job is what undoing the
+ * job keeps (DOMAIN_JOB_FLAG_GUEST_RUNS); resuming may be refused until
+ * the job ends. */
+static void test_user_pause_and_resume_refusal(JobFixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    const unsigned long long start_flags = 1 | DOMAIN_JOB_FLAG_GUEST_RUNS;
+
+    domain_obj_lock(fx->obj);
+    /* without an async job: nothing to note, nothing refused */
+    domain_job_note_user_pause(fx->obj, TRUE);
+    g_assert_null(domain_job_resume_refused(fx->obj));
+
+    g_assert_true(domain_job_begin_async(fx->obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT,
+                                         "domainMigrateBegin3Params", start_flags, &err));
+    g_assert_no_error(err);
+    domain_job_note_user_pause(fx->obj, TRUE);
+    g_assert_cmpuint(fx->obj->job.flags, ==, 1);
+    domain_job_note_user_pause(fx->obj, FALSE);
+    g_assert_cmpuint(fx->obj->job.flags, ==, start_flags);
+    domain_job_note_user_pause(fx->obj, TRUE);
+
+    g_assert_null(domain_job_resume_refused(fx->obj));
+    domain_job_refuse_resume(fx->obj, "the migration is switching over");
+    g_assert_cmpstr(domain_job_resume_refused(fx->obj), ==, "the migration is switching over");
+    domain_job_refuse_resume(fx->obj, NULL);
+    g_assert_null(domain_job_resume_refused(fx->obj));
+    domain_job_refuse_resume(fx->obj, "post-copy");
+
+    domain_job_end_async(fx->obj, DOMAIN_JOB_STATUS_CANCELED);
+    g_assert_null(domain_job_resume_refused(fx->obj));
+    /* the completed job's info keeps the flags as they ended */
+    {
+        DomainJobInfo info;
+
+        domain_job_get_info(fx->obj, TRUE, &info);
+        g_assert_cmpuint(info.flags, ==, 1);
+    }
+    g_assert_cmpstr(domain_job_to_string(DOMAIN_JOB_SUSPEND), ==, "suspend");
+    domain_obj_unlock(fx->obj);
+}
+
+/* QEMU's MIGRATION events wake whoever waits on the job's condition, and
+ * the count shows one that came while nobody waited. */
+typedef struct {
+    DomainObj *obj;
+    guint seen;
+    gboolean woke;
+} EventWait;
+
+static gpointer event_wait_thread(gpointer opaque)
+{
+    EventWait *w = opaque;
+    gint64 deadline = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+
+    domain_obj_lock(w->obj);
+    w->obj->job.waiters++; /* lets the test see that it waits */
+    while (domain_job_migration_events(w->obj) == w->seen &&
+           g_cond_wait_until(&w->obj->job_cond, &w->obj->lock, deadline))
+        ;
+    w->obj->job.waiters--;
+    w->woke = domain_job_migration_events(w->obj) != w->seen;
+    domain_obj_unlock(w->obj);
+    return NULL;
+}
+
+static void test_migration_event_wakes(JobFixture *fx, gconstpointer data)
+{
+    EventWait w = { fx->obj, 0, FALSE };
+    GThread *thread;
+
+    domain_obj_lock(fx->obj);
+    w.seen = domain_job_migration_events(fx->obj);
+    domain_obj_unlock(fx->obj);
+    thread = g_thread_new("event-wait", event_wait_thread, &w);
+    wait_for_waiters(fx->obj, 1);
+    domain_obj_lock(fx->obj);
+    domain_job_note_migration_event(fx->obj, "pre-switchover");
+    domain_obj_unlock(fx->obj);
+    g_thread_join(thread);
+    g_assert_true(w.woke);
+    domain_obj_lock(fx->obj);
+    g_assert_cmpuint(domain_job_migration_events(fx->obj), ==, w.seen + 1);
     domain_obj_unlock(fx->obj);
 }
 
@@ -750,7 +858,10 @@ int main(int argc, char **argv)
     ADD("modify-mutual-exclusion", test_modify_mutual_exclusion);
     ADD("async-allows-query-refuses-modify", test_async_allows_query_refuses_modify);
     ADD("save-refuses-migration-op", test_save_refuses_migration_op);
+    ADD("migration-in-refuses-suspend", test_migration_in_refuses_suspend);
+    ADD("user-pause-and-resume-refusal", test_user_pause_and_resume_refusal);
     ADD("sync-timeout-names-holder", test_sync_timeout_names_holder);
+    ADD("migration-event-wakes", test_migration_event_wakes);
     ADD("nested-only-for-owner", test_nested_only_for_owner);
     ADD("abort-async", test_abort_async);
     ADD("waiter-domain-removed", test_waiter_domain_removed);

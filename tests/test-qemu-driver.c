@@ -353,6 +353,55 @@ static void destroy(Fixture *fx, const unsigned char *uuid)
 
 /* ---------------------------------------------------------------- cases */
 
+/* The migration settings an embedder (ferryd) passes: checked at open,
+ * defaults when unset. */
+static void test_migration_config(void)
+{
+    static const struct {
+        int min, max;
+        const char *address;
+        const char *host;
+        const char *error; /* NULL: opens */
+    } cases[] = {
+        { 0, 0, NULL, NULL, NULL },
+        { 50000, 50010, "::", "hostb.example.com", NULL },
+        { 50010, 50000, NULL, NULL, "migration port range 50010-50000 is empty" },
+        { 1, 70000, NULL, NULL, "migration port range 1-70000 is empty or not within 1-65535" },
+        { 0, 0, "hostb", NULL, "migration address 'hostb' is not an IP address" },
+        { 0, 0, NULL, "", "the migration host must not be empty" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autofree char *root = g_dir_make_tmp("ferry-drv-migconf-XXXXXX", NULL);
+        QemuDriverConfig cfg = QEMU_DRIVER_CONFIG_INIT;
+        QemuDriver *drv;
+        int min = -1, max = -1;
+
+        cfg.root = root;
+        cfg.caps_dir = caps_dir;
+        cfg.migration_port_min = cases[i].min;
+        cfg.migration_port_max = cases[i].max;
+        cfg.migration_address = cases[i].address;
+        cfg.migration_host = cases[i].host;
+        drv = qemu_driver_open(&cfg, &err);
+        if (cases[i].error) {
+            g_assert_null(drv);
+            g_assert_true(ferry_error_is(err, FERRY_ERR_CONFIG));
+            g_assert_nonnull(strstr(err->message, cases[i].error));
+        } else {
+            g_assert_no_error(err);
+            qemu_driver_get_migration_ports(drv, &min, &max);
+            g_assert_cmpint(min, ==, cases[i].min ? cases[i].min : QEMU_DRIVER_MIGRATION_PORT_MIN);
+            g_assert_cmpint(max, ==, cases[i].max ? cases[i].max : QEMU_DRIVER_MIGRATION_PORT_MAX);
+            g_assert_cmpstr(qemu_driver_get_migration_address(drv), ==, cases[i].address);
+            g_assert_cmpstr(qemu_driver_get_migration_host(drv), ==, cases[i].host);
+            qemu_driver_close(drv);
+        }
+        rm_rf(root);
+    }
+}
+
 static void test_reasons(void)
 {
     g_assert_cmpint(qemu_driver_state_reason_to_number(DOMAIN_STATE_RUNNING, "booted"), ==, 1);
@@ -1198,6 +1247,7 @@ int main(int argc, char **argv)
     signal(SIGTRAP, on_abort); /* g_error() */
 
     g_test_add_func("/qemu-driver/reasons", test_reasons);
+    g_test_add_func("/qemu-driver/migration-config", test_migration_config);
 #define ADD(name, fn, lockmgr) \
     g_test_add("/qemu-driver/" name, Fixture, lockmgr, fixture_setup, fn, fixture_teardown)
     ADD("start-destroy", test_start_destroy, NULL);

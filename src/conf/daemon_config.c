@@ -158,6 +158,15 @@ static gboolean check_listen_addr(const char *value, GError **error)
     return conf_fail(error, "%s is neither an IP address nor a host name", q);
 }
 
+/* What QEMU binds for an incoming migration: an address, not a name. */
+static gboolean check_migration_address(const char *value, GError **error)
+{
+    if (g_hostname_is_ip_address(value))
+        return TRUE;
+    g_autofree char *q = conf_quote(value);
+    return conf_fail(error, "%s is not an IPv4 or IPv6 address (such as \"0.0.0.0\" or \"::\")", q);
+}
+
 static gboolean check_group(const char *value, GError **error)
 {
     size_t len = strlen(value);
@@ -296,6 +305,10 @@ static const ConfKey conf_keys[] = {
     { "host_uuid", KEY_UUID, OFF(host_uuid), 0, 0, 0, NULL, NULL },
     { "migration_port_min", KEY_UINT, OFF(migration_port_min), 1, 65535, 0, NULL, NULL },
     { "migration_port_max", KEY_UINT, OFF(migration_port_max), 1, 65535, 0, NULL, NULL },
+    { "migration_address", KEY_STRING, OFF(migration_address), 0, 0, KEY_EMPTY_UNSETS,
+      check_migration_address, NULL },
+    { "migration_host", KEY_STRING, OFF(migration_host), 0, 0, KEY_EMPTY_UNSETS, check_listen_addr,
+      NULL },
     { "max_clients", KEY_UINT, OFF(max_clients), 1, 1000000, 0, NULL, NULL },
     { "max_anonymous_clients", KEY_UINT, OFF(max_anonymous_clients), 1, 1000000, 0, NULL, NULL },
     { "min_workers", KEY_UINT, OFF(min_workers), 1, 1000, 0, NULL, NULL },
@@ -345,8 +358,6 @@ static const ForeignKey foreign_keys[] = {
     { "audit_logging", "ferryd has no audit subsystem" },
     { "log_buffer_size", "ferryd logs without a ring buffer" },
     { "keepalive_required", "libvirt removed it too" },
-    { "migration_address", "it is a qemu.conf setting; ferryd listens on listen_addr" },
-    { "migration_host", "it is a qemu.conf setting; ferryd listens on listen_addr" },
 };
 
 static const ConfKey *conf_key_find(const char *name)

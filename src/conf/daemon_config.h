@@ -122,9 +122,14 @@ struct _DaemonConfig {
     /* Identity: all zero (the null UUID) means unset, derive it. */
     unsigned char host_uuid[FERRY_UUID_BUFLEN];
 
-    /* Ports QEMU listens on for incoming migrations, inclusive. */
+    /* Incoming migrations (qemu.conf's names): the ports QEMU listens on,
+     * inclusive; the address it listens on when the migration names none
+     * (an IP address; NULL: every address); the host name or address
+     * Prepare puts in the URI it answers (NULL: the host's name). */
     guint migration_port_min; /* default 49152 */
     guint migration_port_max; /* default 49215 */
+    char *migration_address;
+    char *migration_host;
 
     /* Limits. */
     guint max_clients; /* default 5000 */

@@ -17,7 +17,7 @@
 #include "driver/domain_obj.h"
 
 static const char *const domain_job_names[] = {
-    "none", "query", "destroy", "modify", "abort", "migration-op", "async-nested",
+    "none", "query", "destroy", "modify", "abort", "migration-op", "suspend", "async-nested",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(domain_job_names) == DOMAIN_JOB_LAST);
 
@@ -87,6 +87,8 @@ static unsigned int domain_job_async_default_mask(DomainAsyncJob job)
 {
     switch (job) {
     case DOMAIN_ASYNC_JOB_MIGRATION_OUT:
+        return DOMAIN_JOB_DEFAULT_MASK | DOMAIN_JOB_MASK(DOMAIN_JOB_ABORT) |
+               DOMAIN_JOB_MASK(DOMAIN_JOB_MIGRATION_OP) | DOMAIN_JOB_MASK(DOMAIN_JOB_SUSPEND);
     case DOMAIN_ASYNC_JOB_MIGRATION_IN:
         return DOMAIN_JOB_DEFAULT_MASK | DOMAIN_JOB_MASK(DOMAIN_JOB_ABORT) |
                DOMAIN_JOB_MASK(DOMAIN_JOB_MIGRATION_OP);
@@ -196,6 +198,7 @@ static gboolean domain_job_begin_internal(DomainObj *obj, DomainJob job, DomainA
         j->flags = flags;
         memset(&j->progress, 0, sizeof(j->progress));
         j->abort_requested = FALSE;
+        j->resume_refused = NULL;
         j->abort_hook = NULL;
         j->abort_opaque = NULL;
     } else {
@@ -304,6 +307,7 @@ void domain_job_end_async(DomainObj *obj, DomainJobStatus status)
     j->flags = 0;
     memset(&j->progress, 0, sizeof(j->progress));
     j->abort_requested = FALSE;
+    j->resume_refused = NULL;
     j->abort_hook = NULL;
     j->abort_opaque = NULL;
     g_cond_broadcast(&obj->job_cond);
@@ -384,6 +388,7 @@ void domain_job_restore_async(DomainObj *obj, DomainAsyncJob job, DomainMigratio
     j->flags = flags;
     memset(&j->progress, 0, sizeof(j->progress));
     j->abort_requested = FALSE;
+    j->resume_refused = NULL;
     j->abort_hook = NULL;
     j->abort_opaque = NULL;
     g_cond_broadcast(&obj->job_cond);
@@ -522,6 +527,55 @@ gboolean domain_job_abort_async(DomainObj *obj, GError **error)
 gboolean domain_job_abort_requested(DomainObj *obj)
 {
     return obj->job.abort_requested;
+}
+
+void domain_job_note_user_pause(DomainObj *obj, gboolean paused)
+{
+    DomainJobObj *j = &obj->job;
+
+    if (j->async_job == DOMAIN_ASYNC_JOB_NONE)
+        return;
+    if (paused)
+        j->flags &= ~DOMAIN_JOB_FLAG_GUEST_RUNS;
+    else
+        j->flags |= DOMAIN_JOB_FLAG_GUEST_RUNS;
+    FLOG_DEBUG("domain '%s': %s by the user during async job '%s'", obj->def->name,
+               paused ? "paused" : "resumed", async_name(j->async_job));
+}
+
+void domain_job_refuse_resume(DomainObj *obj, const char *why)
+{
+    obj->job.resume_refused = why;
+}
+
+void domain_job_note_migration_event(DomainObj *obj, const char *status)
+{
+    obj->job.migration_events++;
+    FLOG_DEBUG("domain '%s': QEMU's migration status is now '%s'", obj->def->name,
+               status ? status : "?");
+    g_cond_broadcast(&obj->job_cond);
+}
+
+guint domain_job_migration_events(DomainObj *obj)
+{
+    return obj->job.migration_events;
+}
+
+void domain_job_expect_resume(DomainObj *obj, const char *reason)
+{
+    obj->job.resume_reason = reason;
+}
+
+const char *domain_job_expected_resume(DomainObj *obj)
+{
+    return obj->job.resume_reason;
+}
+
+const char *domain_job_resume_refused(DomainObj *obj)
+{
+    if (obj->job.async_job == DOMAIN_ASYNC_JOB_NONE)
+        return NULL;
+    return obj->job.resume_refused;
 }
 
 /* ------------------------------------------------------ entering the monitor */

@@ -5,8 +5,9 @@
  * object lock is dropped, as libvirt's job model has it.  Per domain there is
  * at most one synchronous job and at most one asynchronous job:
  *
- *   sync jobs   QUERY, MODIFY, DESTROY, ABORT, MIGRATION_OP, ASYNC_NESTED.
- *               Held by one thread for the length of one API call.
+ *   sync jobs   QUERY, MODIFY, DESTROY, ABORT, MIGRATION_OP, SUSPEND,
+ *               ASYNC_NESTED.  Held by one thread for the length of one API
+ *               call.
  *   async jobs  MIGRATION_OUT, MIGRATION_IN, SAVE, RESTORE (DomainAsyncJob
  *               from domain_conf.h).  May span several API calls (the
  *               migration-out job is held from Begin3 to Confirm3), and
@@ -14,7 +15,7 @@
  *
  * While an async job runs, only the sync jobs in its mask may start:
  *
- *   MIGRATION_OUT  QUERY, DESTROY, ABORT, MIGRATION_OP
+ *   MIGRATION_OUT  QUERY, DESTROY, ABORT, MIGRATION_OP, SUSPEND
  *   MIGRATION_IN   QUERY, DESTROY, ABORT, MIGRATION_OP
  *   SAVE           QUERY, DESTROY, ABORT
  *   RESTORE        QUERY, DESTROY
@@ -23,7 +24,14 @@
  * stuck migration, save or restore.  The destroy kills QEMU, the async job's
  * next monitor call fails and domain_obj_exit_monitor() reports that the
  * domain went away, and the async job's owner unwinds and ends its job.
- * MODIFY is in no mask: nothing changes a domain under a migration.  The
+ * MODIFY is in no mask: nothing changes a domain under a migration.  SUSPEND
+ * (suspend and resume, nothing else) is in the migration-out mask: pausing
+ * the source is how a user (or virsh migrate --timeout-suspend) makes a
+ * migration that does not converge finish.  The async job records what the
+ * user wants (domain_job_note_user_pause: the DOMAIN_JOB_FLAG_GUEST_RUNS
+ * bit), so that undoing the job resumes only a guest that should run, and
+ * it may refuse resuming while it owns the stopped CPUs
+ * (domain_job_refuse_resume: a migration's switchover, post-copy).  The
  * async job's owner (the thread that began it or resumed it) takes
  * ASYNC_NESTED sync jobs for its own monitor calls; nobody else may.
  *
@@ -88,6 +96,7 @@ typedef enum {
     DOMAIN_JOB_MODIFY, /* changes state or definition */
     DOMAIN_JOB_ABORT, /* aborts the async job */
     DOMAIN_JOB_MIGRATION_OP, /* changes migration parameters while migrating */
+    DOMAIN_JOB_SUSPEND, /* pauses or resumes the vCPUs (allowed while migrating out) */
     DOMAIN_JOB_ASYNC_NESTED, /* the async job's owner's own monitor calls */
     DOMAIN_JOB_LAST
 } DomainJob;
@@ -98,6 +107,13 @@ const char *domain_job_to_string(DomainJob job);
 /* What every async job allows. */
 #define DOMAIN_JOB_DEFAULT_MASK \
     (DOMAIN_JOB_MASK(DOMAIN_JOB_QUERY) | DOMAIN_JOB_MASK(DOMAIN_JOB_DESTROY))
+
+/* ferry's own bit in an async job's flags (above every libvirt flag,
+ * persisted with them in the status XML): the guest should run once the
+ * job is undone.  Set when the job began with the guest running, and when
+ * a user resumes it during the job; cleared when a user suspends it during
+ * the job.  A cancelled migration resumes the source only with it. */
+#define DOMAIN_JOB_FLAG_GUEST_RUNS (1ULL << 40)
 
 /* The outcome of an async job (for job info and domjobinfo --completed). */
 typedef enum {
@@ -160,12 +176,20 @@ typedef struct {
     unsigned long long flags;
     DomainJobProgress progress;
     gboolean abort_requested;
+    const char *resume_refused; /* static: why resuming is refused now */
     DomainJobAbortHook abort_hook;
     gpointer abort_opaque;
 
     /* the last async job that ended (domjobinfo --completed) */
     gboolean have_completed;
     DomainJobInfo completed;
+
+    /* static: the reason a RESUME event from QEMU gives (a cont in flight
+     * says why it resumes); NULL: "unpaused" */
+    const char *resume_reason;
+
+    /* QEMU's MIGRATION events so far (the status changed) */
+    guint migration_events;
 
     /* threads waiting in domain_job_begin*() */
     unsigned int waiters;
@@ -244,6 +268,29 @@ void domain_job_set_abort_hook(DomainObj *obj, DomainJobAbortHook hook, gpointer
 gboolean domain_job_abort_async(DomainObj *obj, GError **error);
 /* TRUE once an abort was asked for (the async job's owner polls it). */
 gboolean domain_job_abort_requested(DomainObj *obj);
+
+/* A user's suspend (paused TRUE) or resume within a SUSPEND job, while an
+ * async job runs: updates DOMAIN_JOB_FLAG_GUEST_RUNS (nothing without an
+ * async job). */
+void domain_job_note_user_pause(DomainObj *obj, gboolean paused);
+/* The async job's owner: from now until the job ends, resuming the guest is
+ * refused, with why (a static string: "the migration is switching over to
+ * the destination"); NULL allows it again. */
+void domain_job_refuse_resume(DomainObj *obj, const char *why);
+/* Why resuming is refused now, or NULL. */
+const char *domain_job_resume_refused(DomainObj *obj);
+/* QEMU reported a migration status change (its MIGRATION event; status
+ * may be NULL): counted, and job_cond broadcast so that a phase waiting
+ * for QEMU wakes at once.  The count lets a waiter that was in the monitor
+ * meanwhile see that it missed one (obj locked). */
+void domain_job_note_migration_event(DomainObj *obj, const char *status);
+guint domain_job_migration_events(DomainObj *obj);
+
+/* Around a cont whose caller sets the state itself (obj locked, a job
+ * held): the reason the RESUME event handler gives if it runs first
+ * (static string), and NULL afterwards.  Read by the handler. */
+void domain_job_expect_resume(DomainObj *obj, const char *reason);
+const char *domain_job_expected_resume(DomainObj *obj);
 
 /* ------------------------------------------------------ entering the monitor */
 

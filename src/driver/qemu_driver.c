@@ -94,6 +94,22 @@ const unsigned char *qemu_driver_get_host_uuid(QemuDriver *drv)
     return drv->host_uuid;
 }
 
+void qemu_driver_get_migration_ports(QemuDriver *drv, int *min, int *max)
+{
+    *min = drv->migration_port_min;
+    *max = drv->migration_port_max;
+}
+
+const char *qemu_driver_get_migration_address(QemuDriver *drv)
+{
+    return drv->migration_address;
+}
+
+const char *qemu_driver_get_migration_host(QemuDriver *drv)
+{
+    return drv->migration_host;
+}
+
 DomainList *qemu_driver_get_domains(QemuDriver *drv)
 {
     return drv->domains;
@@ -187,6 +203,8 @@ static void qemu_driver_free(QemuDriver *drv)
     g_free(drv->log_dir);
     g_free(drv->qemu_binary);
     g_free(drv->hostname);
+    g_free(drv->migration_address);
+    g_free(drv->migration_host);
     g_free(drv);
 }
 
@@ -199,6 +217,29 @@ static gboolean qemu_driver_reconnect_one(DomainObj *obj, gpointer opaque)
         return TRUE;
     if (!qemu_process_reconnect(drv, obj))
         qemu_driver_remove_inactive(drv, obj);
+    return TRUE;
+}
+
+/* The migration settings make sense (ferryd's config checked them too;
+ * embedders may not have). */
+static gboolean qemu_driver_check_migration_config(QemuDriver *drv, GError **error)
+{
+    if (drv->migration_port_max > 65535 || drv->migration_port_min > drv->migration_port_max) {
+        ferry_fail(error, FERRY_ERR_CONFIG,
+                   "migration port range %d-%d is empty or not within 1-65535",
+                   drv->migration_port_min, drv->migration_port_max);
+        return FALSE;
+    }
+    if (drv->migration_address &&
+        (!*drv->migration_address || !g_hostname_is_ip_address(drv->migration_address))) {
+        ferry_fail(error, FERRY_ERR_CONFIG, "migration address '%s' is not an IP address",
+                   drv->migration_address);
+        return FALSE;
+    }
+    if (drv->migration_host && !*drv->migration_host) {
+        ferry_fail(error, FERRY_ERR_CONFIG, "the migration host must not be empty");
+        return FALSE;
+    }
     return TRUE;
 }
 
@@ -233,8 +274,19 @@ QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error)
     drv->monitor_timeout_ms =
         cfg->monitor_timeout_ms > 0 ? cfg->monitor_timeout_ms : QEMU_DRIVER_MONITOR_TIMEOUT_MS;
 
+    drv->migration_port_min =
+        cfg->migration_port_min > 0 ? cfg->migration_port_min : QEMU_DRIVER_MIGRATION_PORT_MIN;
+    drv->migration_port_max =
+        cfg->migration_port_max > 0 ? cfg->migration_port_max : QEMU_DRIVER_MIGRATION_PORT_MAX;
+    drv->migration_address = g_strdup(cfg->migration_address);
+    drv->migration_host = g_strdup(cfg->migration_host);
+
     if ((int)cfg->accel < 0 || cfg->accel >= QEMU_DRIVER_ACCEL_LAST) {
         ferry_fail(error, FERRY_ERR_CONFIG, "unknown accelerator policy %d", (int)cfg->accel);
+        qemu_driver_free(drv);
+        return NULL;
+    }
+    if (!qemu_driver_check_migration_config(drv, error)) {
         qemu_driver_free(drv);
         return NULL;
     }

@@ -91,6 +91,15 @@ typedef struct {
     int start_timeout_ms; /* QMP greeting after spawn */
     int kill_grace_ms; /* SIGTERM -> SIGKILL */
     int monitor_timeout_ms; /* each QMP command */
+    /* Incoming migrations (ferryd.conf's migration_* keys, libvirt's
+     * qemu.conf names): the port range (0: QEMU_DRIVER_MIGRATION_PORT_MIN
+     * / _MAX), the address QEMU listens on when the migration names none
+     * (an IP address; NULL: every address), the host name or address
+     * Prepare answers in its URI (NULL: see qemu_driver_get_migration_host). */
+    int migration_port_min;
+    int migration_port_max;
+    const char *migration_address;
+    const char *migration_host;
 } QemuDriverConfig;
 
 #define QEMU_DRIVER_CONFIG_INIT \
@@ -98,6 +107,9 @@ typedef struct {
         .accel = QEMU_DRIVER_ACCEL_AUTO \
     }
 #define QEMU_DRIVER_START_TIMEOUT_MS 30000
+/* libvirt's default range for incoming migrations. */
+#define QEMU_DRIVER_MIGRATION_PORT_MIN 49152
+#define QEMU_DRIVER_MIGRATION_PORT_MAX 49215
 #define QEMU_DRIVER_KILL_GRACE_MS 5000
 
 /* Creates the directories, starts (counts one more user of) the I/O
@@ -114,6 +126,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDriver, qemu_driver_close)
 const char *qemu_driver_get_root(QemuDriver *drv); /* NULL: system paths */
 const char *qemu_driver_get_hostname(QemuDriver *drv);
 const unsigned char *qemu_driver_get_host_uuid(QemuDriver *drv);
+/* Incoming migrations: the port range; the configured listen address
+ * (NULL: none); the configured host for URIs (NULL: none). */
+void qemu_driver_get_migration_ports(QemuDriver *drv, int *min, int *max);
+const char *qemu_driver_get_migration_address(QemuDriver *drv);
+const char *qemu_driver_get_migration_host(QemuDriver *drv);
 /* The domain list (for the migration code). */
 struct _DomainList;
 struct _DomainList *qemu_driver_get_domains(QemuDriver *drv);
@@ -190,7 +207,11 @@ gboolean qemu_driver_domain_shutdown(QemuDriver *drv, const unsigned char *uuid,
 gboolean qemu_driver_domain_shutdown_wait(QemuDriver *drv, const unsigned char *uuid,
                                           int timeout_ms, GError **error);
 /* Pauses the vCPUs (QMP stop; the disk leases are released) and resumes
- * them (leases acquired again; QMP cont). */
+ * them (leases acquired again; QMP cont).  Both work while the domain
+ * migrates out (a SUSPEND job, domain_job.h): the migration goes on, and
+ * undoing it keeps what the user asked for last.  Resuming is refused
+ * ("cannot be resumed now: ...") while the migration owns the stopped
+ * CPUs: from its switchover on, and in post-copy. */
 gboolean qemu_driver_domain_suspend(QemuDriver *drv, const unsigned char *uuid, GError **error);
 gboolean qemu_driver_domain_resume(QemuDriver *drv, const unsigned char *uuid, GError **error);
 

@@ -147,16 +147,16 @@ gboolean qemu_driver_domain_destroy(QemuDriver *drv, const unsigned char *uuid, 
 
 typedef gboolean (*QemuProcessOp)(QemuDriver *drv, DomainObj *obj, GError **error);
 
-/* A MODIFY job on a running domain around op. */
-static gboolean qemu_driver_modify_running(QemuDriver *drv, const unsigned char *uuid,
-                                           const char *api, QemuProcessOp op, GError **error)
+/* A sync job of kind job on a running domain around op. */
+static gboolean qemu_driver_job_running(QemuDriver *drv, const unsigned char *uuid, DomainJob job,
+                                        const char *api, QemuProcessOp op, GError **error)
 {
     g_autoptr(DomainObjLocked) obj = qemu_driver_find(drv, uuid, error);
     gboolean ok;
 
     if (!obj)
         return FALSE;
-    if (!domain_job_begin(obj, DOMAIN_JOB_MODIFY, api, error))
+    if (!domain_job_begin(obj, job, api, error))
         return FALSE;
     ok = qemu_driver_check_active(obj, error) && op(drv, obj, error);
     domain_job_end(obj);
@@ -165,17 +165,46 @@ static gboolean qemu_driver_modify_running(QemuDriver *drv, const unsigned char 
 
 gboolean qemu_driver_domain_shutdown(QemuDriver *drv, const unsigned char *uuid, GError **error)
 {
-    return qemu_driver_modify_running(drv, uuid, "domainShutdown", qemu_process_powerdown, error);
+    return qemu_driver_job_running(drv, uuid, DOMAIN_JOB_MODIFY, "domainShutdown",
+                                   qemu_process_powerdown, error);
+}
+
+/* Suspend and resume take a SUSPEND job, which a migration-out job allows:
+ * the migration goes on with the guest paused (or running again), and
+ * what the user asked for is what undoing the migration keeps. */
+static gboolean qemu_driver_suspend_op(QemuDriver *drv, DomainObj *obj, GError **error)
+{
+    if (!qemu_process_suspend(drv, obj, error))
+        return FALSE;
+    domain_job_note_user_pause(obj, TRUE);
+    return TRUE;
+}
+
+static gboolean qemu_driver_resume_op(QemuDriver *drv, DomainObj *obj, GError **error)
+{
+    const char *why = domain_job_resume_refused(obj);
+
+    if (why) {
+        ferry_fail(error, FERRY_ERR_OPERATION_INVALID, "domain '%s' cannot be resumed now: %s",
+                   domain_obj_name(obj), why);
+        return FALSE;
+    }
+    if (!qemu_process_resume(drv, obj, error))
+        return FALSE;
+    domain_job_note_user_pause(obj, FALSE);
+    return TRUE;
 }
 
 gboolean qemu_driver_domain_suspend(QemuDriver *drv, const unsigned char *uuid, GError **error)
 {
-    return qemu_driver_modify_running(drv, uuid, "domainSuspend", qemu_process_suspend, error);
+    return qemu_driver_job_running(drv, uuid, DOMAIN_JOB_SUSPEND, "domainSuspend",
+                                   qemu_driver_suspend_op, error);
 }
 
 gboolean qemu_driver_domain_resume(QemuDriver *drv, const unsigned char *uuid, GError **error)
 {
-    return qemu_driver_modify_running(drv, uuid, "domainResume", qemu_process_resume, error);
+    return qemu_driver_job_running(drv, uuid, DOMAIN_JOB_SUSPEND, "domainResume",
+                                   qemu_driver_resume_op, error);
 }
 
 gboolean qemu_driver_domain_wait_inactive(QemuDriver *drv, const unsigned char *uuid,

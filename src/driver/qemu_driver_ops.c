@@ -591,6 +591,17 @@ static gboolean qops_migrate_confirm3(DriverConn *conn, const DriverDomain *dom,
            ops->confirm3(qc->drv, qc->conn_id, dom, params, cookie_in, flags, cancelled, error);
 }
 
+static gboolean qops_migrate_start_postcopy(DriverConn *conn, const DriverDomain *dom,
+                                            unsigned int flags, GError **error)
+{
+    QemuConn *qc = (QemuConn *)conn;
+    const QemuMigrationOps *ops = qops_migration(conn, "migrate_start_postcopy", error);
+
+    if (ops && !ops->start_postcopy)
+        return driver_no_support(conn, "migrate_start_postcopy", error);
+    return ops && ops->start_postcopy(qc->drv, dom, flags, error);
+}
+
 static gboolean qops_migrate_set_max_speed(DriverConn *conn, const DriverDomain *dom,
                                            unsigned long long mib_per_s, unsigned int flags,
                                            GError **error)
@@ -750,6 +761,7 @@ const DriverOps qemu_driver_ops = {
     .migrate_get_max_speed = qops_migrate_get_max_speed,
     .migrate_set_max_downtime = qops_migrate_set_max_downtime,
     .migrate_get_max_downtime = qops_migrate_get_max_downtime,
+    .migrate_start_postcopy = qops_migrate_start_postcopy,
     .migrate_begin3 = qops_migrate_begin3,
     .migrate_prepare3 = qops_migrate_prepare3,
     .migrate_perform3 = qops_migrate_perform3,

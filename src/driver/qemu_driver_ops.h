@@ -62,6 +62,9 @@ typedef struct {
                                  GError **error);
     gboolean (*get_max_downtime)(QemuDriver *drv, const DriverDomain *dom, unsigned long long *ms,
                                  GError **error);
+    /* migrate-postcopy: switches a running migration-out to post-copy. */
+    gboolean (*start_postcopy)(QemuDriver *drv, const DriverDomain *dom, unsigned int flags,
+                               GError **error);
 } QemuMigrationOps;
 
 /* Installs the migration phases (ops must stay valid for the process's

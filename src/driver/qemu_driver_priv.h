@@ -26,6 +26,10 @@ struct _QemuDriver {
     int start_timeout_ms;
     int kill_grace_ms;
     int monitor_timeout_ms;
+    int migration_port_min;
+    int migration_port_max;
+    char *migration_address;
+    char *migration_host;
 
     DomainList *domains;
     QemuCapsCache *caps;

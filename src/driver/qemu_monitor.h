@@ -160,6 +160,9 @@ gboolean qmp_migrate(QemuMonitor *mon, const char *uri, GError **error);
 gboolean qmp_migrate_incoming(QemuMonitor *mon, const char *uri, GError **error);
 gboolean qmp_migrate_cancel(QemuMonitor *mon, GError **error);
 gboolean qmp_migrate_continue(QemuMonitor *mon, const char *state, GError **error);
+/* Asks a migration started with the postcopy-ram capability to switch to
+ * post-copy (QEMU does it at its next iteration). */
+gboolean qmp_migrate_start_postcopy(QemuMonitor *mon, GError **error);
 
 /* getfd: QEMU keeps a copy of fd under fdname (for "fd:NAME" URIs). */
 gboolean qmp_getfd(QemuMonitor *mon, int fd, const char *fdname, GError **error);

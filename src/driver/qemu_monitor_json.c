@@ -151,6 +151,11 @@ gboolean qmp_migrate_cancel(QemuMonitor *mon, GError **error)
     return qmp_simple(mon, "migrate_cancel", NULL, error);
 }
 
+gboolean qmp_migrate_start_postcopy(QemuMonitor *mon, GError **error)
+{
+    return qmp_simple(mon, "migrate-start-postcopy", NULL, error);
+}
+
 gboolean qmp_migrate_continue(QemuMonitor *mon, const char *state, GError **error)
 {
     return qmp_with_string(mon, "migrate-continue", "state", state, error);

@@ -60,11 +60,12 @@ typedef enum {
     QEMU_EVENT_EOF,
     QEMU_EVENT_MONITOR_ERROR,
     QEMU_EVENT_EXIT,
+    QEMU_EVENT_MIGRATION,
     QEMU_EVENT_LAST
 } QemuEventType;
 
 static const char *const qemu_event_names[] = {
-    "STOP", "RESUME", "SHUTDOWN", "monitor end of file", "monitor error", "exit",
+    "STOP", "RESUME", "SHUTDOWN", "monitor end of file", "monitor error", "exit", "MIGRATION",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(qemu_event_names) == QEMU_EVENT_LAST);
 
@@ -279,6 +280,12 @@ static void qemu_process_on_event(QemuMonitor *mon, const char *name, json_objec
         qemu_process_queue_event(proc, QEMU_EVENT_STOP, FALSE, NULL);
     } else if (g_str_equal(name, "RESUME")) {
         qemu_process_queue_event(proc, QEMU_EVENT_RESUME, FALSE, NULL);
+    } else if (g_str_equal(name, "MIGRATION")) {
+        json_object *status = NULL;
+
+        json_object_object_get_ex(data, "status", &status);
+        qemu_process_queue_event(proc, QEMU_EVENT_MIGRATION, FALSE,
+                                 status ? json_object_get_string(status) : NULL);
     } else if (g_str_equal(name, "SHUTDOWN")) {
         json_object *guest = NULL, *reason = NULL;
 
@@ -461,16 +468,22 @@ static void qemu_process_handle_event(QemuProcess *proc, QemuEvent *ev)
     switch (ev->type) {
     case QEMU_EVENT_STOP:
         if (state == DOMAIN_STATE_RUNNING) {
-            qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED,
-                                  domain_job_get_async(obj) == DOMAIN_ASYNC_JOB_MIGRATION_OUT
-                                      ? "migration"
-                                      : "unknown");
+            /* a suspend in flight (the user's, also during a migration)
+             * names its own reason */
+            const char *why = domain_job_get_active(obj) == DOMAIN_JOB_SUSPEND ? "user"
+                              : domain_job_get_async(obj) == DOMAIN_ASYNC_JOB_MIGRATION_OUT
+                                  ? "migration"
+                                  : "unknown";
+
+            qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED, why);
             qemu_process_save_status(drv, obj);
         }
         break;
     case QEMU_EVENT_RESUME:
         if (state == DOMAIN_STATE_PAUSED) {
-            qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, "unpaused");
+            const char *why = domain_job_expected_resume(obj);
+
+            qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, why ? why : "unpaused");
             qemu_process_save_status(drv, obj);
         }
         break;
@@ -483,6 +496,9 @@ static void qemu_process_handle_event(QemuProcess *proc, QemuEvent *ev)
             qemu_driver_event_queue(drv, obj, QEMU_LIFECYCLE_SHUTDOWN,
                                     ev->guest ? QEMU_LIFECYCLE_SHUTDOWN_GUEST
                                               : QEMU_LIFECYCLE_SHUTDOWN_HOST);
+        break;
+    case QEMU_EVENT_MIGRATION:
+        domain_job_note_migration_event(obj, ev->detail);
         break;
     case QEMU_EVENT_EOF:
     case QEMU_EVENT_MONITOR_ERROR:

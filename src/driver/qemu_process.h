@@ -14,6 +14,9 @@
  *   STOP / RESUME   state paused (reason "unknown" unless an API call set
  *                   it) / running ("unpaused"), saved in the status XML;
  *   SHUTDOWN        remembered: the exit that follows is a "shutdown";
+ *   MIGRATION       (the "events" capability on) counted in the job and
+ *                   job_cond broadcast: a migration phase waiting for
+ *                   QEMU's status wakes at once (domain_job.h);
  *   exit (pidfd)    QEMU reaped, leases released, status deleted, shut off
  *                   with reason "destroyed" (ferry killed it), "shutdown"
  *                   (a SHUTDOWN event came first: the guest powered off, or
@@ -84,7 +87,7 @@ void qemu_process_detach(QemuDriver *drv, DomainObj *obj);
  * is no longer running afterwards (the caller removes a transient one). */
 gboolean qemu_process_reconnect(QemuDriver *drv, DomainObj *obj);
 
-/* Suspend and resume (obj locked, MODIFY job held, running). */
+/* Suspend and resume (obj locked, a SUSPEND job held, running). */
 gboolean qemu_process_suspend(QemuDriver *drv, DomainObj *obj, GError **error);
 gboolean qemu_process_resume(QemuDriver *drv, DomainObj *obj, GError **error);
 /* system_powerdown (obj locked, MODIFY job held, running). */

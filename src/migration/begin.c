@@ -114,8 +114,10 @@ gboolean migration_src_begin(QemuDriver *drv, guint64 conn_id, const DriverDomai
     if (!domain_job_begin_async(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "domainMigrateBegin3Params",
                                 job_flags, error))
         return FALSE;
+    /* suspend and resume go on during the migration (SUSPEND) */
     domain_job_set_mask(obj, DOMAIN_JOB_DEFAULT_MASK | DOMAIN_JOB_MASK(DOMAIN_JOB_ABORT) |
-                                 DOMAIN_JOB_MASK(DOMAIN_JOB_MIGRATION_OP));
+                                 DOMAIN_JOB_MASK(DOMAIN_JOB_MIGRATION_OP) |
+                                 DOMAIN_JOB_MASK(DOMAIN_JOB_SUSPEND));
     /* Checked again under the job: the domain may have stopped meanwhile. */
     if (!begin_check_domain(obj, flags, error) ||
         !migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_BEGIN3, error) ||

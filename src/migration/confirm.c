@@ -2,9 +2,11 @@
  * confirm.c: Confirm3 on the source, which ends the migration-out job.
  * Success: the guest runs on the destination, so the source QEMU is
  * stopped and reaped (shut off, reason "migrated"), and with
- * UNDEFINE_SOURCE the definition goes too.  Cancelled: the migration in
- * QEMU is cancelled, the leases are taken again and the guest resumes if
- * it ran before.
+ * UNDEFINE_SOURCE the definition goes too (after post-copy, once QEMU
+ * completed: the destination may still fetch pages until then).
+ * Cancelled: the migration in QEMU is cancelled, the leases are taken
+ * again and the guest resumes if it ran before and the user did not pause
+ * it meanwhile; after post-copy began nothing is undone (postcopy.c).
  */
 #include <config.h>
 
@@ -32,6 +34,11 @@ static gboolean confirm_success(QemuDriver *drv, DomainObj *obj, GBytes *cookie_
     cookie = migration_cookie_eat(drv, name, "confirm", cookie_in, TRUE, &err);
     if (err)
         FLOG_WARN("%s", err->message);
+    /* post-copy: the destination fetched its last pages from this QEMU
+     * (Finish3 waited for that); it ends once QEMU says completed */
+    g_clear_error(&err);
+    if (migration_postcopy_begun(obj) && !migration_src_postcopy_wait(obj, &err))
+        FLOG_WARN("%s (the guest runs on the destination: stopping here anyway)", err->message);
     migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "migrated");
     if ((flags & MIGRATION_UNDEFINE_SOURCE) && obj->persistent) {
         g_clear_error(&err);

@@ -6,6 +6,9 @@
  * the disk leases with the source's lock state, starts the CPUs unless
  * PAUSED, and frees the domain from the connection that prepared it.  Any
  * failure kills the incoming QEMU (the source then resumes in Confirm3).
+ * Post-copy (postcopy.c): the CPUs start once QEMU has the device state,
+ * then Finish3 waits for the rest; a failure after that keeps the guest,
+ * paused.
  */
 #include <config.h>
 
@@ -27,8 +30,12 @@ static gboolean cont_cb(QemuMonitor *mon, gpointer opaque, GError **error)
     return qmp_cont(mon, error);
 }
 
-/* QEMU has loaded the whole guest (obj locked, MIGRATION_IN owned). */
-static gboolean finish_wait_incoming(DomainObj *obj, GError **error)
+/* QEMU has loaded the whole guest, or (a POSTCOPY migration) the device
+ * state of a post-copy migration: then *postcopy is set (obj locked,
+ * MIGRATION_IN owned).  *postcopy is also set when post-copy had begun
+ * and broke off: the caller must not kill the guest then. */
+static gboolean finish_wait_incoming(DomainObj *obj, unsigned int flags, gboolean *postcopy,
+                                     GError **error)
 {
     const char *name = domain_obj_name(obj);
     gint64 deadline = g_get_monotonic_time() + (gint64)MIGRATION_FINISH_WAIT_MS * 1000;
@@ -42,7 +49,17 @@ static gboolean finish_wait_incoming(DomainObj *obj, GError **error)
         status = migration_query_status(q);
         if (g_str_equal(status, "completed"))
             return TRUE;
-        if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled")) {
+        if ((flags & MIGRATION_POSTCOPY) && g_str_has_prefix(status, "postcopy-"))
+            *postcopy = TRUE;
+        if (g_str_equal(status, "postcopy-active")) {
+            gboolean loaded = FALSE;
+
+            if (!migration_dst_postcopy_loaded(obj, &loaded, error))
+                return FALSE;
+            if (loaded)
+                return TRUE;
+        } else if (g_str_equal(status, "failed") || g_str_equal(status, "cancelled") ||
+                   g_str_has_prefix(status, "postcopy-")) {
             ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
                        "domain '%s': finish: the incoming migration %s", name, status);
             return FALSE;
@@ -110,28 +127,53 @@ static gboolean finish_persist(QemuDriver *drv, DomainObj *obj, const TypedParam
     return TRUE;
 }
 
-/* Everything up to a guest running here (obj locked, MIGRATION_IN owned). */
-static gboolean finish_run(QemuDriver *drv, DomainObj *obj, const TypedParams *params,
-                           MigrationCookie *cookie, unsigned int flags, gboolean *made_persistent,
-                           GError **error)
+/* Starts the CPUs unless PAUSED: the leases taken with the source's lock
+ * state, then cont (obj locked, MIGRATION_IN owned). */
+static gboolean finish_start_cpus(QemuDriver *drv, DomainObj *obj, MigrationCookie *cookie,
+                                  unsigned int flags, const char *reason, GError **error)
 {
     LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
+    gboolean ok;
 
-    if (!finish_wait_incoming(obj, error))
-        return FALSE;
-    if ((flags & MIGRATION_PERSIST_DEST) &&
-        !finish_persist(drv, obj, params, cookie, made_persistent, error))
-        return FALSE;
     if (flags & MIGRATION_PAUSED) {
         /* a paused guest holds no leases here; resume takes them */
         qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED, "user");
-    } else {
-        if (lock && !lock_manager_acquire_cookie(lock, cookie, error))
-            return FALSE;
-        if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, cont_cb, NULL, error))
-            return FALSE;
-        qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, "migrated");
+        return TRUE;
     }
+    if (lock && !lock_manager_acquire_cookie(lock, cookie, error))
+        return FALSE;
+    domain_job_expect_resume(obj, reason);
+    ok = migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, cont_cb, NULL, error);
+    if (ok)
+        qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, reason);
+    domain_job_expect_resume(obj, NULL);
+    return ok;
+}
+
+/* Everything up to a guest running here (obj locked, MIGRATION_IN owned).
+ * *postcopy: post-copy had begun here (a failure must keep the guest). */
+static gboolean finish_run(QemuDriver *drv, DomainObj *obj, const TypedParams *params,
+                           MigrationCookie *cookie, unsigned int flags, gboolean *made_persistent,
+                           gboolean *postcopy, GError **error)
+{
+    if (!finish_wait_incoming(obj, flags, postcopy, error))
+        return FALSE;
+    if (*postcopy) {
+        /* the guest runs here from now on, whatever the client does */
+        if (!qemu_process_clear_autodestroy(drv, obj, error) ||
+            !finish_start_cpus(drv, obj, cookie, flags, "postcopy", error))
+            return FALSE;
+        migration_save_status(drv, obj);
+        FLOG_INFO("domain '%s': post-copy: the guest %s here while the rest arrives",
+                  domain_obj_name(obj), (flags & MIGRATION_PAUSED) ? "waits" : "runs");
+        if (!migration_dst_postcopy_wait(obj, error))
+            return FALSE;
+    }
+    if ((flags & MIGRATION_PERSIST_DEST) &&
+        !finish_persist(drv, obj, params, cookie, made_persistent, error))
+        return FALSE;
+    if (!*postcopy && !finish_start_cpus(drv, obj, cookie, flags, "migrated", error))
+        return FALSE;
     if (!qemu_process_clear_autodestroy(drv, obj, error))
         return FALSE;
     return domain_obj_save_status(obj, drv->state_dir, error);
@@ -173,6 +215,7 @@ gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParam
     g_autoptr(MigrationCookie) cookie = NULL;
     g_autoptr(GBytes) baked = NULL;
     gboolean made_persistent = FALSE;
+    gboolean postcopy = FALSE;
     gboolean ok;
 
     if (!(name = finish_name(drv, params, cookie_in, error)))
@@ -212,7 +255,7 @@ gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParam
 
     ok = migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_FINISH3, error) &&
          (cookie = migration_cookie_eat(drv, name, "finish", cookie_in, FALSE, error)) &&
-         finish_run(drv, obj, params, cookie, flags, &made_persistent, error) &&
+         finish_run(drv, obj, params, cookie, flags, &made_persistent, &postcopy, error) &&
          (baked = finish_cookie(drv, obj, cookie, error));
     if (!ok) {
         if (made_persistent) {
@@ -222,6 +265,13 @@ gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParam
                 FLOG_WARN("domain '%s': %s", name, err->message);
             obj->persistent = FALSE;
             g_clear_pointer(&obj->new_def, domain_def_free);
+        }
+        if (postcopy) {
+            /* never undone: the guest stays here, paused (postcopy.c) */
+            migration_dst_postcopy_failed(drv, obj, error);
+            domain_job_end_async(obj, DOMAIN_JOB_STATUS_FAILED);
+            migration_save_status(drv, obj);
+            return FALSE;
         }
         migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, "failed");
         domain_job_end_async(obj, DOMAIN_JOB_STATUS_FAILED);

@@ -16,6 +16,7 @@ static const QemuMigrationOps migration_qemu_ops = {
     .finish3 = migration_dst_finish,
     .confirm3 = migration_src_confirm,
     .connection_closed = migration_connection_closed,
+    .start_postcopy = migration_src_start_postcopy,
     /* migrate-setspeed & co: the driver's own (qemu_driver_migtune.c) */
 };
 

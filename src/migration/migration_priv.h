@@ -18,10 +18,14 @@
 #include "driver/qemu_monitor.h"
 #include "migration/migration.h"
 
-/* ferry's own bit in the migration job's flags (persisted in the status
- * XML with them): the source guest was running when Begin took the job, so
- * a cancelled migration resumes it.  Above every libvirt flag. */
-#define MIGRATION_JOB_SRC_WAS_RUNNING (1ULL << 40)
+/* The source guest should run if the migration is undone: it was running
+ * when Begin took the job and the user has not paused it since (a user's
+ * suspend during the migration clears it, a resume sets it again; see
+ * domain_job.h).  A cancelled migration resumes the source only with it. */
+#define MIGRATION_JOB_SRC_WAS_RUNNING DOMAIN_JOB_FLAG_GUEST_RUNS
+/* Perform3 returned in post-copy: the destination may run the guest, and
+ * nothing undoes the migration any more (postcopy.c). */
+#define MIGRATION_JOB_POSTCOPY_BEGUN (1ULL << 41)
 
 /* Flags each phase accepts. */
 #define MIGRATION_FLAGS_SUPPORTED \
@@ -30,9 +34,9 @@
      MIGRATION_COMPRESSED | MIGRATION_ABORT_ON_ERROR | MIGRATION_AUTO_CONVERGE | \
      MIGRATION_POSTCOPY | MIGRATION_PARALLEL)
 
-/* The default port range for incoming migrations (libvirt's). */
-#define MIGRATION_PORT_MIN 49152
-#define MIGRATION_PORT_MAX 49215
+/* How long Perform3 waits for the destination to accept the migration's
+ * connection (connect.c). */
+#define MIGRATION_CONNECT_TIMEOUT_MS 30000
 
 /* How long Finish waits for QEMU to finish loading what the source sent
  * once the source reported completion (a safety bound, not a timing). */
@@ -92,6 +96,22 @@ void migration_stats_from_query(json_object *q, gint64 started_ms, CookieStatist
  * is taken for it) and removes a transient domain. */
 void migration_stop_qemu(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job, const char *reason);
 
+/* ---------------------------------------------------------------- connect.c */
+
+/* "tcp:HOST[:PORT]" or "tcp://HOST[:PORT]" (HOST may be [v6]); *port 0
+ * when the URI has none.  Other schemes: FERRY_ERR_NO_SUPPORT. */
+gboolean migration_parse_tcp_uri(const char *name, const char *phase, const char *uri, char **host,
+                                 int *port, GError **error);
+/* host:port in URI form (v6 in brackets). */
+char *migration_format_hostport(const char *host, int port);
+/* Perform3 connects for QEMU (fd:migrate): a tcp: URI, no multifd. */
+gboolean migration_uri_ferry_connects(const char *uri, unsigned int flags);
+/* Resolves host and connects to the first address that answers within
+ * timeout_ms (blocking the caller: a worker thread, the domain unlocked);
+ * a blocking, close-on-exec socket, or -1 with an error naming host:port
+ * ("name" names the domain). */
+int migration_connect(const char *name, const char *host, int port, int timeout_ms, GError **error);
+
 /* ---------------------------------------------------------------- cookie_use.c */
 
 void migration_cookie_host(QemuDriver *drv, CookieHost *host);
@@ -139,12 +159,39 @@ gboolean migration_src_confirm_offline(QemuDriver *drv, const DriverDomain *dom,
                                        gboolean cancelled, GError **error);
 
 /* After a failed or cancelled migration, on the source (obj locked, the
- * migration-out job owned): the migration in QEMU cancelled and ended, the
- * leases taken again and, if the guest ran before, its CPUs started.
- * Errors are kept behind any already in *error. */
+ * migration-out job owned): the migration in QEMU cancelled and ended;
+ * then, if the guest should run (MIGRATION_JOB_SRC_WAS_RUNNING: it ran
+ * when the migration began and the user did not pause it meanwhile), the
+ * leases taken again and its CPUs started.  A guest the user paused
+ * during the migration stays paused (and holds no leases, as after any
+ * suspend), whether or not the migration had paused it too.  Errors are
+ * kept behind any already in *error. */
 void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error);
 gboolean migration_src_perform_offline(QemuDriver *drv, DomainObj *obj, GBytes **cookie_out,
                                        GError **error);
+
+/* postcopy.c (see there for what post-copy means on each side). */
+gboolean migration_src_start_postcopy(QemuDriver *drv, const DriverDomain *dom, unsigned int flags,
+                                      GError **error);
+/* MIGRATION_JOB_POSTCOPY_BEGUN is set (obj locked). */
+gboolean migration_postcopy_begun(DomainObj *obj);
+/* Perform3 saw postcopy-active (obj locked, the job owned): marks the job,
+ * refuses resume and abort from now on, and says the source is paused
+ * for post-copy. */
+void migration_src_postcopy_switched(QemuDriver *drv, DomainObj *obj);
+/* A failure after post-copy began, on the source: left paused (reason
+ * postcopy-failed), the error (kept behind an earlier one) says why. */
+void migration_src_postcopy_failed(QemuDriver *drv, DomainObj *obj, GError **error);
+/* Confirm3: waits (bounded) for the source QEMU to complete. */
+gboolean migration_src_postcopy_wait(DomainObj *obj, GError **error);
+/* Finish3: *loaded once the incoming QEMU has the device state (no
+ * longer "inmigrate"); then waits for the incoming migration to complete. */
+gboolean migration_dst_postcopy_loaded(DomainObj *obj, gboolean *loaded, GError **error);
+gboolean migration_dst_postcopy_wait(DomainObj *obj, GError **error);
+/* A failure of Finish3 after post-copy began (error set, not NULL): the
+ * incoming QEMU is kept as it is (reason postcopy-failed), no longer
+ * autodestroyed, and *error rewritten to say so. */
+void migration_dst_postcopy_failed(QemuDriver *drv, DomainObj *obj, GError **error);
 
 /* owner.c: the connection that began an outgoing migration (Begin3
  * adds, the end of the job removes; a closing connection ends the

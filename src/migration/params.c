@@ -63,6 +63,8 @@ static const MigrationCapMap migration_caps[] = {
     /* the source stops before the switchover: ferry releases the leases
      * there, then lets QEMU continue */
     { "pause-before-switchover", MIGRATION_SIDE_SRC, MIGRATION_CAP_ALWAYS, 0, NULL },
+    /* MIGRATION events: a phase waiting for QEMU's status wakes at once */
+    { "events", MIGRATION_SIDE_BOTH, MIGRATION_CAP_ALWAYS, 0, NULL },
     { "dirty-bitmaps", MIGRATION_SIDE_BOTH, MIGRATION_CAP_NEVER, 0, NULL },
     { "zero-copy-send", MIGRATION_SIDE_SRC, MIGRATION_CAP_NEVER, 0, NULL },
 };

@@ -1,12 +1,21 @@
 /*
  * perform.c: Perform3 on the source.  Sets the source's capabilities and
- * parameters (params.c), starts `migrate` to the destination's URI and
+ * parameters (params.c), starts `migrate` to the destination's URI (over
+ * a connection ferry opens itself for tcp:, connect.c) and
  * follows it with query-migrate (progress for domjobinfo, an abort through
  * migrate_cancel), releases the disk leases at the switchover (QEMU pauses
  * before it: pause-before-switchover), and answers cookie 3 with the
  * statistics.  On failure the migration is cancelled, the leases taken
  * again, the guest resumed if it ran, and the job ends here (libvirt's
  * clients skip Confirm3 after a failed Perform3).
+ *
+ * Suspend and resume work during the migration (a SUSPEND job, see
+ * domain_job.h): a guest paused by the user converges (what virsh migrate
+ * --timeout-suspend relies on).  From the switchover on (QEMU stopped
+ * the CPUs before its last pass) resuming is refused until the job ends.
+ * A guest the user paused during the migration stays paused if the
+ * migration fails or is aborted; one that only the migration paused runs
+ * on.
  *
  * migrate-setspeed and migrate-setmaxdowntime are the driver's
  * (qemu_driver_migtune.c): it stores them and sets them in QEMU while the
@@ -23,18 +32,40 @@
 #include "driver/qemu_process.h"
 #include "migration/migration_priv.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/log.h"
 
 /* Polling query-migrate: from PERFORM_POLL_MIN_MS, doubling up to
- * PERFORM_POLL_MAX_MS (an abort or a job change wakes the wait early). */
+ * PERFORM_POLL_MAX_MS (an abort or a job change wakes the wait early).
+ * With QEMU's MIGRATION events (the "events" capability, params.c) a
+ * status change wakes the wait at once, so query-migrate only refreshes
+ * the statistics, up to every PERFORM_POLL_EVENTS_MS. */
 #define PERFORM_POLL_MIN_MS 2
 #define PERFORM_POLL_MAX_MS 10
+#define PERFORM_POLL_EVENTS_MS 100
 /* Bound on waiting for a cancelled migration to end in QEMU. */
 #define PERFORM_CANCEL_WAIT_MS 30000
 
 static gboolean migrate_cb(QemuMonitor *mon, gpointer opaque, GError **error)
 {
     return qmp_migrate(mon, opaque, error);
+}
+
+#define PERFORM_FD_NAME "migrate"
+
+/* The connection ferry made goes to QEMU as fd "migrate", then migrate
+ * "fd:migrate" (QEMU takes the fd over; after a failed migrate it is
+ * dropped). */
+static gboolean migrate_fd_cb(QemuMonitor *mon, gpointer opaque, GError **error)
+{
+    int fd = GPOINTER_TO_INT(opaque);
+
+    if (!qmp_getfd(mon, fd, PERFORM_FD_NAME, error))
+        return FALSE;
+    if (qmp_migrate(mon, "fd:" PERFORM_FD_NAME, error))
+        return TRUE;
+    (void)qmp_closefd(mon, PERFORM_FD_NAME, NULL);
+    return FALSE;
 }
 
 static gboolean cancel_cb(QemuMonitor *mon, gpointer opaque, GError **error)
@@ -52,6 +83,18 @@ static gboolean cont_cb(QemuMonitor *mon, gpointer opaque, GError **error)
     return qmp_cont(mon, error);
 }
 
+/* The CPUs are stopped (a user's resume may have raced with QEMU's stop
+ * at the switchover: then they are stopped again); *(gboolean *)opaque
+ * says whether they ran. */
+static gboolean keep_stopped_cb(QemuMonitor *mon, gpointer opaque, GError **error)
+{
+    gboolean *was_running = opaque;
+
+    if (!qmp_query_status(mon, was_running, NULL, error))
+        return FALSE;
+    return !*was_running || qmp_stop(mon, error);
+}
+
 /* domjobabort: called with obj locked within the aborter's ABORT job. */
 static gboolean perform_abort_hook(DomainObj *obj, gpointer opaque, GError **error)
 {
@@ -67,12 +110,64 @@ static gboolean status_is_active(const char *status)
            g_str_equal(status, "wait-unplug");
 }
 
-static void perform_wait(DomainObj *obj, int *interval_ms)
+/* Post-copy's stream broke: QEMU waits for a recovery ferry does not do. */
+static gboolean status_is_postcopy_broken(const char *status)
 {
-    gint64 until = g_get_monotonic_time() + (gint64)*interval_ms * 1000;
+    return g_str_equal(status, "postcopy-paused") || g_str_equal(status, "postcopy-recover");
+}
 
-    g_cond_wait_until(&obj->job_cond, &obj->lock, until);
-    *interval_ms = MIN(*interval_ms * 2, PERFORM_POLL_MAX_MS);
+typedef struct {
+    int interval_ms;
+    int max_ms;
+    guint events; /* MIGRATION events seen when the last query began */
+} PerformPoll;
+
+static void perform_poll_init(QemuDriver *drv, DomainObj *obj, PerformPoll *p)
+{
+    g_autoptr(QemuCaps) caps = migration_get_caps(drv, obj, NULL);
+
+    p->interval_ms = PERFORM_POLL_MIN_MS;
+    p->max_ms = caps && qemu_caps_has_migration_capability(caps, "events") ? PERFORM_POLL_EVENTS_MS
+                                                                           : PERFORM_POLL_MAX_MS;
+    p->events = domain_job_migration_events(obj);
+}
+
+/* Before a query-migrate (obj locked). */
+static void perform_poll_mark(DomainObj *obj, PerformPoll *p)
+{
+    p->events = domain_job_migration_events(obj);
+}
+
+/* Until the next query: no wait when QEMU reported a status change since
+ * the last one began (it came while we were in the monitor). */
+static void perform_wait(DomainObj *obj, PerformPoll *p)
+{
+    gint64 until = g_get_monotonic_time() + (gint64)p->interval_ms * 1000;
+
+    if (domain_job_migration_events(obj) == p->events)
+        g_cond_wait_until(&obj->job_cond, &obj->lock, until);
+    p->interval_ms = MIN(p->interval_ms * 2, p->max_ms);
+}
+
+/* Rollback of a guest that stays paused (obj locked, the job owned). */
+static void perform_keep_paused(QemuDriver *drv, DomainObj *obj, GError **error)
+{
+    const char *name = domain_obj_name(obj);
+    LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
+    gboolean running = FALSE;
+    g_autoptr(GError) err = NULL;
+
+    if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, keep_stopped_cb, &running,
+                               &err)) {
+        ferry_error_keep_first(error, g_steal_pointer(&err));
+        return;
+    }
+    if (running || domain_obj_get_state(obj, NULL) == DOMAIN_STATE_RUNNING)
+        qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED, "user");
+    if (lock && !lock_manager_release(lock, &err))
+        FLOG_WARN("domain '%s': %s", name, err->message);
+    migration_save_status(drv, obj);
+    FLOG_INFO("domain '%s': migration cancelled, the guest stays paused", name);
 }
 
 void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error)
@@ -80,17 +175,27 @@ void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error)
     const char *name = domain_obj_name(obj);
     LockHandle *lock;
     g_autoptr(GError) err = NULL;
-    int interval = PERFORM_POLL_MIN_MS;
+    PerformPoll poll;
     gint64 deadline = g_get_monotonic_time() + (gint64)PERFORM_CANCEL_WAIT_MS * 1000;
 
     if (!domain_obj_is_active(obj))
         return;
+    if (migration_postcopy_begun(obj)) {
+        /* the destination may have run the guest: nothing to undo */
+        migration_src_postcopy_failed(drv, obj, error);
+        return;
+    }
     /* the migration in QEMU ends first */
+    perform_poll_init(drv, obj, &poll);
     for (;;) {
-        g_autoptr(json_object) q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, &err);
-        const char *status = migration_query_status(q);
+        g_autoptr(json_object) q = NULL;
+        const char *status;
 
-        if (!q || !status_is_active(status))
+        perform_poll_mark(obj, &poll);
+        q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, &err);
+        status = migration_query_status(q);
+
+        if (!q || !(status_is_active(status) || status_is_postcopy_broken(status)))
             break;
         if (!g_str_equal(status, "cancelling") &&
             !migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, cancel_cb, NULL, &err))
@@ -100,39 +205,66 @@ void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error)
                        "domain '%s': the cancelled migration did not end in QEMU", name);
             break;
         }
-        perform_wait(obj, &interval);
+        perform_wait(obj, &poll);
     }
     if (err)
         ferry_error_keep_first(error, g_steal_pointer(&err));
     if (!domain_obj_is_active(obj))
         return;
+    /* QEMU migrates no more: the user may resume the guest again */
+    domain_job_refuse_resume(obj, NULL);
+    if (!(obj->job.flags & MIGRATION_JOB_SRC_WAS_RUNNING)) {
+        /* paused before the migration, or by the user during it: it stays
+         * paused, without leases, as after any suspend (QEMU restarts the
+         * CPUs of a cancelled migration that stopped a running guest,
+         * even when the user paused it meanwhile) */
+        perform_keep_paused(drv, obj, error);
+        return;
+    }
     lock = qemu_process_get_lock(qemu_process_get(obj));
     if (lock && !lock_manager_acquire(lock, NULL, NULL, &err)) {
         /* someone took the disks: the guest must not run here */
         ferry_error_keep_first(error, g_steal_pointer(&err));
         return;
     }
-    if (!(obj->job.flags & MIGRATION_JOB_SRC_WAS_RUNNING))
+    if (domain_obj_get_state(obj, NULL) == DOMAIN_STATE_RUNNING)
         return;
+    domain_job_expect_resume(obj, "migration-canceled");
     if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, cont_cb, NULL, &err)) {
+        domain_job_expect_resume(obj, NULL);
         ferry_error_keep_first(error, g_steal_pointer(&err));
         return;
     }
     qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, "migration-canceled");
+    domain_job_expect_resume(obj, NULL);
     migration_save_status(drv, obj);
     FLOG_INFO("domain '%s': migration cancelled, the guest runs on here", name);
 }
 
-/* Follows the migration to its end; TRUE when QEMU completed it.  *last
+/* Follows the migration to its end; TRUE when QEMU completed it, or (a
+ * POSTCOPY migration) switched to post-copy: then *postcopy is set.  *last
  * gets the last query-migrate answer. */
-static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **last, GError **error)
+static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **last,
+                               gboolean *postcopy, GError **error)
 {
     const char *name = domain_obj_name(obj);
     LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
-    int interval = PERFORM_POLL_MIN_MS;
+    PerformPoll poll;
+    gboolean cancel_sent = FALSE;
+    gboolean continue_sent = FALSE;
 
+    perform_poll_init(drv, obj, &poll);
     for (;;) {
-        json_object *q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, error);
+        json_object *q;
+
+        /* an abort that came before QEMU's migration started */
+        if (domain_job_abort_requested(obj) && !cancel_sent) {
+            cancel_sent = TRUE;
+            if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, cancel_cb, NULL, error))
+                return FALSE;
+        }
+        perform_poll_mark(obj, &poll);
+        q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, error);
         DomainJobProgress progress;
         const char *status;
 
@@ -146,6 +278,18 @@ static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **la
 
         if (g_str_equal(status, "completed"))
             return TRUE;
+        if (g_str_equal(status, "postcopy-active") && (obj->job.flags & MIGRATION_POSTCOPY)) {
+            /* past the switchover (handled below): the destination takes
+             * over in Finish3 */
+            *postcopy = TRUE;
+            return TRUE;
+        }
+        if (status_is_postcopy_broken(status)) {
+            ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
+                       "domain '%s': migration failed: the post-copy stream broke (%s)", name,
+                       status);
+            return FALSE;
+        }
         if (g_str_equal(status, "failed")) {
             json_object *desc = NULL;
 
@@ -164,19 +308,84 @@ static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **la
                        "domain '%s': unexpected migration status '%s'", name, status);
             return FALSE;
         }
-        if (g_str_equal(status, "pre-switchover")) {
-            /* the source's CPUs are stopped: give up the disks before the
-             * destination may take them */
+        /* QEMU leaves pre-switchover a little after migrate-continue:
+         * one continue, then wait */
+        if (g_str_equal(status, "pre-switchover") && !continue_sent) {
+            gboolean ran = FALSE;
+
+            /* the source's CPUs are stopped and stay so: nobody resumes
+             * them from here on (a resume that raced with QEMU's stop is
+             * undone), and the disks go before the destination may take
+             * them */
+            domain_job_refuse_resume(obj, "the migration is switching over to the destination");
+            if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, keep_stopped_cb, &ran,
+                                       error))
+                return FALSE;
+            if (ran)
+                FLOG_WARN("domain '%s': resumed during the switchover; stopped again", name);
             if (lock && !lock_manager_release(lock, error))
                 return FALSE;
             if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, continue_cb, NULL,
                                        error))
                 return FALSE;
-            interval = PERFORM_POLL_MIN_MS;
+            continue_sent = TRUE;
+            poll.interval_ms = PERFORM_POLL_MIN_MS;
             continue;
         }
-        perform_wait(obj, &interval);
+        perform_wait(obj, &poll);
     }
+}
+
+/* Starts QEMU's migration to uri (obj locked, the job owned): over a
+ * connection ferry opens itself for a tcp: URI without multifd
+ * (connect.c), else QEMU connects. */
+static gboolean perform_start(DomainObj *obj, const char *uri, unsigned int flags, GError **error)
+{
+    const char *name = domain_obj_name(obj);
+    g_autofree char *host = NULL;
+    g_autofree char *where = NULL;
+    g_auto(FerryFd) fd = -1;
+    int port = 0;
+    gboolean ok;
+
+    if (!migration_uri_ferry_connects(uri, flags))
+        return migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, migrate_cb, (gpointer)uri,
+                                     error);
+    if (!migration_parse_tcp_uri(name, "perform", uri, &host, &port, error))
+        return FALSE;
+    if (!port) {
+        ferry_fail(error, FERRY_ERR_INVALID_ARG,
+                   "domain '%s': perform: migration URI '%s' has no port", name, uri);
+        return FALSE;
+    }
+    where = migration_format_hostport(host, port);
+    domain_obj_enter_remote(obj);
+    fd = migration_connect(name, host, port, MIGRATION_CONNECT_TIMEOUT_MS, error);
+    ok = domain_obj_exit_remote(obj, fd >= 0 ? error : NULL) && fd >= 0;
+    if (!ok)
+        return FALSE;
+    if (domain_job_abort_requested(obj)) {
+        ferry_fail(error, FERRY_ERR_OPERATION_ABORTED, "domain '%s': migration aborted by the user",
+                   name);
+        return FALSE;
+    }
+    if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, migrate_fd_cb,
+                               GINT_TO_POINTER(fd), error))
+        return FALSE;
+    FLOG_INFO("domain '%s': migrating to %s over ferry's own connection (fd:%s)", name, where,
+              PERFORM_FD_NAME);
+    return TRUE;
+}
+
+/* Without pause-before-switchover QEMU stops the CPUs and completes on
+ * its own: a user's resume could then run the guest on both hosts, so it
+ * is refused for the whole migration. */
+static void perform_guard_resume(QemuDriver *drv, DomainObj *obj)
+{
+    g_autoptr(QemuCaps) caps = migration_get_caps(drv, obj, NULL);
+
+    if (!caps || !qemu_caps_has_migration_capability(caps, "pause-before-switchover"))
+        domain_job_refuse_resume(obj, "this QEMU cannot pause before the migration's switchover");
 }
 
 static GBytes *perform_cookie(QemuDriver *drv, DomainObj *obj, json_object *q, GError **error)
@@ -244,6 +453,7 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
     g_autoptr(GBytes) baked = NULL;
     const char *uri = NULL;
     const char *name;
+    gboolean postcopy = FALSE;
     gboolean ok;
 
     if (!obj)
@@ -271,11 +481,10 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
     }
 
     domain_job_set_abort_hook(obj, perform_abort_hook, NULL);
+    perform_guard_resume(drv, obj);
     ok = migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, params, flags,
                                 MIGRATION_SIDE_SRC, error) &&
-         migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, migrate_cb, (gpointer)uri,
-                               error) &&
-         perform_follow(drv, obj, &last, error);
+         perform_start(obj, uri, flags, error) && perform_follow(drv, obj, &last, &postcopy, error);
     if (ok) {
         /* without pause-before-switchover the leases go now */
         LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
@@ -294,7 +503,10 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
         migration_save_status(drv, obj);
         return FALSE;
     }
-    FLOG_INFO("domain '%s': migration to %s completed", name, uri);
+    if (postcopy)
+        migration_src_postcopy_switched(drv, obj);
+    else
+        FLOG_INFO("domain '%s': migration to %s completed", name, uri);
     domain_job_async_continue(obj);
     *cookie_out = g_steal_pointer(&baked);
     return TRUE;

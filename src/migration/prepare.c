@@ -5,7 +5,8 @@
  * its QEMU with -incoming defer (CPUs stopped, leases only registered),
  * sets the destination's migration capabilities and parameters, and
  * listens with migrate-incoming on a TCP port: the user's migrate_uri or
- * listen_address, else the first free port of the migration range.  The
+ * listen_address, else ferryd.conf's migration_address and the first free
+ * port of its migration port range (prepare_addr says which wins).  The
  * domain belongs to the calling connection until Finish (autodestroy).  On
  * failure the destination QEMU is gone and the domain with it.
  */
@@ -48,72 +49,38 @@ static gboolean is_numeric(const char *addr)
     return g_hostname_is_ip_address(addr);
 }
 
-/* "tcp:HOST[:PORT]" or "tcp://HOST[:PORT]" (HOST may be [v6]). */
-static gboolean parse_tcp_uri(const char *name, const char *uri, char **host, int *port,
-                              GError **error)
-{
-    const char *rest;
-    g_autofree char *h = NULL;
-    const char *colon;
-
-    if (g_str_has_prefix(uri, "tcp://"))
-        rest = uri + 6;
-    else if (g_str_has_prefix(uri, "tcp:"))
-        rest = uri + 4;
-    else {
-        ferry_fail(error, FERRY_ERR_NO_SUPPORT,
-                   "domain '%s': prepare: migration URI '%s' is not supported (only tcp:)", name,
-                   uri);
-        return FALSE;
-    }
-    if (rest[0] == '[') {
-        const char *end = strchr(rest, ']');
-
-        if (!end)
-            goto bad;
-        h = g_strndup(rest + 1, end - rest - 1);
-        colon = end[1] == ':' ? end + 1 : NULL;
-        if (end[1] && !colon)
-            goto bad;
-    } else {
-        colon = strrchr(rest, ':');
-        h = colon ? g_strndup(rest, colon - rest) : g_strdup(rest);
-    }
-    *port = 0;
-    if (colon) {
-        char *end = NULL;
-        long p = strtol(colon + 1, &end, 10);
-
-        if (!colon[1] || *end || p < 1 || p > 65535)
-            goto bad;
-        *port = (int)p;
-    }
-    if (!*h)
-        goto bad;
-    *host = g_steal_pointer(&h);
-    return TRUE;
-
-bad:
-    ferry_fail(error, FERRY_ERR_INVALID_ARG, "domain '%s': prepare: bad migration URI '%s'", name,
-               uri);
-    return FALSE;
-}
-
+/* Where QEMU listens: the user's listen_address, else the migrate_uri's
+ * address, else migration_address (ferryd.conf), else every address.
+ * What the source is told: the migrate_uri's host, else a listen address
+ * the user named, else migration_host, else a migration_address that
+ * names one address, else the host's name.  The port: the migrate_uri's,
+ * else the first free one of the migration port range. */
 static gboolean prepare_addr(QemuDriver *drv, const char *name, const TypedParams *params,
                              PrepareAddr *a, GError **error)
 {
     const char *uri = NULL, *listen = NULL;
+    const char *conf_listen = qemu_driver_get_migration_address(drv);
+    const char *conf_host = qemu_driver_get_migration_host(drv);
     g_autofree char *uri_host = NULL;
-    int port = 0;
+    int port = 0, min = 0, max = 0;
 
     if (typed_params_get_string(params, MIGRATION_PARAM_URI, &uri, error) < 0 ||
         typed_params_get_string(params, MIGRATION_PARAM_LISTEN_ADDRESS, &listen, error) < 0)
         return FALSE;
-    if (uri && !parse_tcp_uri(name, uri, &uri_host, &port, error))
+    if (uri && !migration_parse_tcp_uri(name, "prepare", uri, &uri_host, &port, error))
         return FALSE;
-    a->listen = g_strdup(listen ? listen : uri_host && is_numeric(uri_host) ? uri_host : "0.0.0.0");
+    if (listen)
+        a->listen = g_strdup(listen);
+    else if (uri_host && is_numeric(uri_host))
+        a->listen = g_strdup(uri_host);
+    else
+        a->listen = g_strdup(conf_listen ? conf_listen : "0.0.0.0");
     if (uri_host)
         a->host = g_strdup(uri_host);
+    else if (listen && !is_wildcard(listen))
+        a->host = g_strdup(listen);
+    else if (conf_host)
+        a->host = g_strdup(conf_host);
     else if (!is_wildcard(a->listen))
         a->host = g_strdup(a->listen);
     else
@@ -122,24 +89,17 @@ static gboolean prepare_addr(QemuDriver *drv, const char *name, const TypedParam
         a->port = port;
         return TRUE;
     }
-    a->port = qemu_driver_reserve_port(drv, is_numeric(a->listen) ? a->listen : "0.0.0.0",
-                                       MIGRATION_PORT_MIN, MIGRATION_PORT_MAX);
+    qemu_driver_get_migration_ports(drv, &min, &max);
+    a->port =
+        qemu_driver_reserve_port(drv, is_numeric(a->listen) ? a->listen : "0.0.0.0", min, max);
     if (a->port < 0) {
         ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
-                   "domain '%s': prepare: no free migration port in %d-%d on %s", name,
-                   MIGRATION_PORT_MIN, MIGRATION_PORT_MAX, a->listen);
+                   "domain '%s': prepare: no free migration port in %d-%d on %s", name, min, max,
+                   a->listen);
         return FALSE;
     }
     a->reserved = TRUE;
     return TRUE;
-}
-
-/* host:port in URI form (v6 in brackets). */
-static char *format_hostport(const char *host, int port)
-{
-    if (strchr(host, ':') && host[0] != '[')
-        return g_strdup_printf("[%s]:%d", host, port);
-    return g_strdup_printf("%s:%d", host, port);
 }
 
 static gboolean incoming_cb(QemuMonitor *mon, gpointer opaque, GError **error)
@@ -200,7 +160,7 @@ static gboolean prepare_start(QemuDriver *drv, guint64 conn_id, DomainObj *obj,
         !migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, params, flags,
                                 MIGRATION_SIDE_DST, error))
         return FALSE;
-    hostport = format_hostport(addr->listen, addr->port);
+    hostport = migration_format_hostport(addr->listen, addr->port);
     incoming = g_strdup_printf("tcp:%s", hostport);
     if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, incoming_cb, incoming, error)) {
         g_autoptr(GError) first = g_steal_pointer(error);
@@ -269,7 +229,7 @@ gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedPara
         qemu_driver_remove_inactive(drv, obj);
         return FALSE;
     }
-    g_autofree char *hostport = format_hostport(addr.host, addr.port);
+    g_autofree char *hostport = migration_format_hostport(addr.host, addr.port);
     FLOG_INFO("domain '%s': incoming migration prepared on tcp:%s", name, hostport);
     domain_job_async_continue(obj);
     *uri_out = g_strdup_printf("tcp:%s", hostport);

@@ -122,8 +122,15 @@ gboolean migration_sequence(DriverConn *src, DriverConn *dst, const DriverDomain
         ferry_error_keep_first(&first, g_steal_pointer(&later));
     finished = dst->ops->migrate_finish3(dst, fparams, cookie3, flags, !performed, &arrived,
                                          &cookie4, &later);
-    if (!finished)
+    if (!finished && !performed) {
+        /* a cancelled Finish3 answers no domain, often with an error: the
+         * expected outcome, not news for the user */
+        FLOG_DEBUG("domain '%s': cancelled finish3: %s", dom->name,
+                   later ? later->message : "no domain");
+        g_clear_error(&later);
+    } else if (!finished) {
         ferry_error_keep_first(&first, g_steal_pointer(&later));
+    }
 
     /* Confirm: cancelled when Finish gave no domain */
     FLOG_DEBUG("domain '%s': confirm3%s", dom->name, finished ? "" : " (cancelled)");
