@@ -17,19 +17,24 @@
 #define FIXTURE_HOST_UUID "aaaaaaaa-0000-4000-8000-0000000000f2"
 #define FIXTURE_WAIT_MS 30000
 
-/* What the signal handler cleans up: the current fixture's root and ferryd. */
-static char *abort_root;
-static volatile pid_t abort_ferryd = -1;
+/* What the signal handler cleans up: each live fixture's root and ferryd
+ * (a slot is free while its root is NULL). */
+static char *abort_roots[FERRYD_FIXTURE_MAX];
+static volatile pid_t abort_ferryds[FERRYD_FIXTURE_MAX];
 
 static void on_abort(int sig)
 {
-    if (abort_ferryd > 0)
-        kill(abort_ferryd, SIGKILL);
-    if (abort_root) {
-        g_autoptr(GArray) pids = test_processes_naming(abort_root);
+    for (int s = 0; s < FERRYD_FIXTURE_MAX; s++) {
+        if (abort_ferryds[s] > 0)
+            kill(abort_ferryds[s], SIGKILL);
+    }
+    for (int s = 0; s < FERRYD_FIXTURE_MAX; s++) {
+        if (abort_roots[s]) {
+            g_autoptr(GArray) pids = test_processes_naming(abort_roots[s]);
 
-        for (guint i = 0; i < pids->len; i++)
-            kill(g_array_index(pids, pid_t, i), SIGKILL);
+            for (guint i = 0; i < pids->len; i++)
+                kill(g_array_index(pids, pid_t, i), SIGKILL);
+        }
     }
     signal(sig, SIG_DFL);
     raise(sig);
@@ -48,8 +53,15 @@ void ferryd_fixture_init(FerrydFixture *fx, const char *prefix)
     fx->root = lft_make_root(prefix);
     fx->log = g_build_filename(fx->root, "ferryd.log", NULL);
     fx->unix_uri = g_strdup_printf("qemu+unix:///system?socket=%s/run/ferry/ferryd-sock", fx->root);
-    g_free(abort_root);
-    abort_root = g_strdup(fx->root);
+    fx->slot = -1;
+    for (int s = 0; s < FERRYD_FIXTURE_MAX && fx->slot < 0; s++) {
+        if (!abort_roots[s])
+            fx->slot = s;
+    }
+    if (fx->slot < 0)
+        g_error("more than %d ferryd fixtures at once", FERRYD_FIXTURE_MAX);
+    abort_ferryds[fx->slot] = -1;
+    abort_roots[fx->slot] = g_strdup(fx->root);
     signal(SIGABRT, on_abort);
     /* g_error() ends with a breakpoint trap. */
     signal(SIGTRAP, on_abort);
@@ -82,9 +94,9 @@ void ferryd_fixture_start(FerrydFixture *fx, gboolean tls)
 
     g_assert_null(fx->ferryd);
     g_unlink(addr_file);
-    fx->ferryd =
-        spawn_new((const char *const[]){ prog, "--root", fx->root, "--listen-tcp", "127.0.0.1:0",
-                                         "--host-uuid", FIXTURE_HOST_UUID, NULL });
+    fx->ferryd = spawn_new((const char *const[]){
+        prog, "--root", fx->root, "--listen-tcp", "127.0.0.1:0", "--host-uuid",
+        fx->host_uuid ? fx->host_uuid : FIXTURE_HOST_UUID, NULL });
     if (tls) {
         spawn_add_arg(fx->ferryd, "--listen-tls");
         spawn_add_arg(fx->ferryd, "127.0.0.1:0");
@@ -93,7 +105,7 @@ void ferryd_fixture_start(FerrydFixture *fx, gboolean tls)
     spawn_set_kill_grace(fx->ferryd, 10000);
     g_assert_true(spawn_start(fx->ferryd, &err));
     g_assert_no_error(err);
-    abort_ferryd = spawn_get_pid(fx->ferryd);
+    abort_ferryds[fx->slot] = spawn_get_pid(fx->ferryd);
 
     while (!g_file_get_contents(addr_file, &text, NULL, NULL)) {
         if (spawn_wait(fx->ferryd, 0, NULL, NULL) || g_get_monotonic_time() > deadline) {
@@ -131,7 +143,7 @@ void ferryd_fixture_stop(FerrydFixture *fx)
         g_error("ferryd did not stop on SIGTERM: %s", err->message);
     }
     g_clear_pointer(&fx->ferryd, spawn_free);
-    abort_ferryd = -1;
+    abort_ferryds[fx->slot] = -1;
     if (!spawn_status_success(&status)) {
         g_autofree char *what = spawn_status_describe(&status);
 
@@ -146,7 +158,9 @@ void ferryd_fixture_clear(FerrydFixture *fx)
     if (test_kill_processes_naming(fx->root) || g_test_failed())
         ferryd_fixture_dump_log(fx);
     lft_remove_tree(fx->root);
-    g_clear_pointer(&abort_root, g_free);
+    if (fx->slot >= 0)
+        g_clear_pointer(&abort_roots[fx->slot], g_free);
+    fx->slot = -1;
     g_clear_pointer(&fx->root, g_free);
     g_clear_pointer(&fx->log, g_free);
     g_clear_pointer(&fx->tcp_uri, g_free);

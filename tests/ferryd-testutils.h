@@ -5,7 +5,9 @@
  * ROOT/run/ferry/ferryd.addr, and cleanup on every path: clearing the
  * fixture stops ferryd (SIGTERM, which must exit 0), kills whatever still
  * names the root (QEMU) and removes the root; a SIGABRT or SIGTRAP
- * (g_error) on the way kills ferryd and those processes first.
+ * (g_error) on the way kills ferryd and those processes first.  Up to
+ * FERRYD_FIXTURE_MAX fixtures may be live at once (two "hosts" for a
+ * migration test: give them different host_uuid values).
  */
 #pragma once
 
@@ -21,7 +23,11 @@ typedef struct {
     guint tls_port; /* 0: no TLS listener */
     char *tcp_uri; /* qemu+tcp://127.0.0.1:PORT/system */
     char *unix_uri; /* qemu+unix:///system?socket=ROOT/run/ferry/ferryd-sock */
+    const char *host_uuid; /* --host-uuid; NULL: the tests' default (set before starting) */
+    int slot; /* in the abort handler's table */
 } FerrydFixture;
+
+#define FERRYD_FIXTURE_MAX 4
 
 /* A new root (named after prefix) and the abort handlers; no ferryd yet. */
 void ferryd_fixture_init(FerrydFixture *fx, const char *prefix);

@@ -14,16 +14,26 @@
 
 #include "tools/shell.h"
 
-static const ShellCmd *const shell_groups[] = { shell_domain_cmds, shell_monitor_cmds,
-                                                shell_event_cmds, shell_migrate_tune_cmds,
-                                                shell_host_cmds };
+/* The help's sections: a title and the command tables listed under it. */
+static const struct {
+    const char *title;
+    const ShellCmd *tables[2];
+} shell_groups[] = {
+    { "Domain Management", { shell_domain_cmds } },
+    { "Domain Monitoring", { shell_monitor_cmds } },
+    { "Domain Events", { shell_event_cmds } },
+    { "Domain Migration", { shell_migrate_cmds, shell_migrate_tune_cmds } },
+    { "Host and Connection", { shell_host_cmds } },
+};
 
 const ShellCmd *shell_find_command(const char *name)
 {
     for (gsize g = 0; g < G_N_ELEMENTS(shell_groups); g++) {
-        for (const ShellCmd *cmd = shell_groups[g]; cmd->name; cmd++) {
-            if (g_str_equal(cmd->name, name))
-                return cmd;
+        for (gsize t = 0; t < G_N_ELEMENTS(shell_groups[g].tables); t++) {
+            for (const ShellCmd *cmd = shell_groups[g].tables[t]; cmd && cmd->name; cmd++) {
+                if (g_str_equal(cmd->name, name))
+                    return cmd;
+            }
         }
     }
     return NULL;
@@ -59,10 +69,18 @@ void shell_error_cause(const char *fmt, ...)
 
 /* ---------------------------------------------------------------- help */
 
+/* What an option's value is, in the help. */
+static const char *opt_value_name(const ShellOpt *opt)
+{
+    return opt->type == SHELL_OPT_NUMBER ? "<number>" : "<string>";
+}
+
 static void opt_usage(GString *out, const ShellOpt *opt)
 {
     if (opt->type == SHELL_OPT_BOOL)
         g_string_append_printf(out, " [--%s]", opt->name);
+    else if (opt->type != SHELL_OPT_ARG)
+        g_string_append_printf(out, " [--%s %s]", opt->name, opt_value_name(opt));
     else if (opt->required)
         g_string_append_printf(out, " <%s>", opt->name);
     else
@@ -81,9 +99,11 @@ void shell_print_help(FILE *out, const ShellCmd *cmd)
     if (cmd->opts && cmd->opts->name) {
         fprintf(out, "  OPTIONS\n");
         for (const ShellOpt *opt = cmd->opts; opt->name; opt++) {
-            g_autofree char *left = opt->type == SHELL_OPT_BOOL
-                                        ? g_strdup_printf("--%s", opt->name)
-                                        : g_strdup_printf("[--%s] <string>", opt->name);
+            g_autofree char *left =
+                opt->type == SHELL_OPT_BOOL ? g_strdup_printf("--%s", opt->name)
+                : opt->type == SHELL_OPT_ARG
+                    ? g_strdup_printf("[--%s] <string>", opt->name)
+                    : g_strdup_printf("--%s %s", opt->name, opt_value_name(opt));
             fprintf(out, "    %-20s %s\n", left, opt->help);
         }
         fprintf(out, "\n");
@@ -92,16 +112,14 @@ void shell_print_help(FILE *out, const ShellCmd *cmd)
 
 void shell_print_command_list(FILE *out)
 {
-    static const char *const titles[] = { "Domain Management", "Domain Monitoring", "Domain Events",
-                                          "Domain Migration", "Host and Connection" };
-    G_STATIC_ASSERT(G_N_ELEMENTS(titles) == G_N_ELEMENTS(shell_groups));
-
     fprintf(out, "Usage: ferry [-c URI] COMMAND [ARGS]    (no COMMAND: read commands "
                  "from stdin)\n\n");
     for (gsize g = 0; g < G_N_ELEMENTS(shell_groups); g++) {
-        fprintf(out, " %s:\n", titles[g]);
-        for (const ShellCmd *cmd = shell_groups[g]; cmd->name; cmd++)
-            fprintf(out, "    %-14s %s\n", cmd->name, cmd->summary);
+        fprintf(out, " %s:\n", shell_groups[g].title);
+        for (gsize t = 0; t < G_N_ELEMENTS(shell_groups[g].tables); t++) {
+            for (const ShellCmd *cmd = shell_groups[g].tables[t]; cmd && cmd->name; cmd++)
+                fprintf(out, "    %-14s %s\n", cmd->name, cmd->summary);
+        }
         fprintf(out, "\n");
     }
     fprintf(out, " Shell:\n    %-14s %s\n    %-14s %s\n\n", "help", "print help (help COMMAND)",
@@ -207,8 +225,16 @@ const char *shell_arg(const ShellArgs *args, const char *name)
 {
     int idx = opt_index(args->cmd, name);
 
-    g_assert(idx >= 0 && args->cmd->opts[idx].type == SHELL_OPT_ARG);
+    g_assert(idx >= 0 && args->cmd->opts[idx].type != SHELL_OPT_BOOL);
     return args->values[idx];
+}
+
+gboolean shell_given(const ShellArgs *args, const char *name)
+{
+    int idx = opt_index(args->cmd, name);
+
+    g_assert(idx >= 0);
+    return args->values[idx] != NULL;
 }
 
 /* ---------------------------------------------------------------- connection */

@@ -22,6 +22,8 @@ typedef struct {
 typedef enum {
     SHELL_OPT_BOOL, /* --name */
     SHELL_OPT_ARG, /* a positional argument, or --name VALUE */
+    SHELL_OPT_STRING, /* --name VALUE only (virsh's VSH_OT_STRING) */
+    SHELL_OPT_NUMBER, /* --name N only (virsh's VSH_OT_INT); checked by the command */
 } ShellOptType;
 
 typedef struct {
@@ -31,7 +33,7 @@ typedef struct {
     const char *help;
 } ShellOpt;
 
-#define SHELL_MAX_OPTS 8
+#define SHELL_MAX_OPTS 32
 
 typedef struct _ShellCmd ShellCmd;
 
@@ -54,6 +56,7 @@ extern const ShellCmd shell_monitor_cmds[];
 extern const ShellCmd shell_host_cmds[];
 extern const ShellCmd shell_event_cmds[];
 extern const ShellCmd shell_migrate_tune_cmds[];
+extern const ShellCmd shell_migrate_cmds[];
 
 /* shell.c: arguments, connection, domain lookup, messages. */
 const ShellCmd *shell_find_command(const char *name);
@@ -64,7 +67,10 @@ void shell_print_command_list(FILE *out);
 gboolean shell_parse_args(const ShellCmd *cmd, int argc, char **argv, ShellArgs *args,
                           gboolean *help_only);
 gboolean shell_flag(const ShellArgs *args, const char *name);
+/* The value of an argument, string or number option; NULL when not given. */
 const char *shell_arg(const ShellArgs *args, const char *name);
+/* Whether option name (of any type) was given. */
+gboolean shell_given(const ShellArgs *args, const char *name);
 
 /* The connection, opened on first use; NULL after reporting. */
 FerryConnect *shell_conn(Shell *sh);

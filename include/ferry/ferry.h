@@ -51,7 +51,7 @@ extern "C" {
 
 /* The version of this header: major * 1000000 + minor * 1000 + micro. */
 #define FERRY_VERSION_MAJOR 0
-#define FERRY_VERSION_MINOR 1
+#define FERRY_VERSION_MINOR 3
 #define FERRY_VERSION_MICRO 0
 #define FERRY_VERSION_NUMBER \
     (FERRY_VERSION_MAJOR * 1000000 + FERRY_VERSION_MINOR * 1000 + FERRY_VERSION_MICRO)
@@ -346,6 +346,94 @@ int ferry_domain_migrate_set_max_downtime(FerryDomain *dom, unsigned long long m
                                           unsigned int flags);
 int ferry_domain_migrate_get_max_downtime(FerryDomain *dom, unsigned long long *ms,
                                           unsigned int flags);
+
+/* ---------------------------------------------------------------- migration */
+
+/* virDomainMigrateFlags, number for number. */
+typedef enum {
+    FERRY_MIGRATE_LIVE = 1 << 0, /* the guest runs while its memory moves */
+    FERRY_MIGRATE_PEER2PEER = 1 << 1, /* the source daemon drives (not yet) */
+    FERRY_MIGRATE_TUNNELLED = 1 << 2, /* data over the RPC link (needs PEER2PEER) */
+    FERRY_MIGRATE_PERSIST_DEST = 1 << 3, /* define it on the destination */
+    FERRY_MIGRATE_UNDEFINE_SOURCE = 1 << 4, /* undefine it on the source */
+    FERRY_MIGRATE_PAUSED = 1 << 5, /* leave it paused on the destination */
+    FERRY_MIGRATE_NON_SHARED_DISK = 1 << 6,
+    FERRY_MIGRATE_NON_SHARED_INC = 1 << 7,
+    FERRY_MIGRATE_CHANGE_PROTECTION = 1 << 8, /* implied where supported */
+    FERRY_MIGRATE_UNSAFE = 1 << 9,
+    FERRY_MIGRATE_OFFLINE = 1 << 10, /* only the definition moves */
+    FERRY_MIGRATE_COMPRESSED = 1 << 11,
+    FERRY_MIGRATE_ABORT_ON_ERROR = 1 << 12,
+    FERRY_MIGRATE_AUTO_CONVERGE = 1 << 13,
+    FERRY_MIGRATE_RDMA_PIN_ALL = 1 << 14,
+    FERRY_MIGRATE_POSTCOPY = 1 << 15, /* allow ferry_domain_migrate_start_post_copy */
+    FERRY_MIGRATE_TLS = 1 << 16,
+    FERRY_MIGRATE_PARALLEL = 1 << 17,
+    FERRY_MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES = 1 << 18,
+    FERRY_MIGRATE_POSTCOPY_RESUME = 1 << 19,
+    FERRY_MIGRATE_ZEROCOPY = 1 << 20,
+} FerryDomainMigrateFlags;
+
+/* Migration parameters (libvirt's VIR_MIGRATE_PARAM_* names and types). */
+#define FERRY_MIGRATE_PARAM_URI "migrate_uri" /* string */
+#define FERRY_MIGRATE_PARAM_DEST_NAME "destination_name" /* string */
+#define FERRY_MIGRATE_PARAM_DEST_XML "destination_xml" /* string */
+#define FERRY_MIGRATE_PARAM_PERSIST_XML "persistent_xml" /* string */
+#define FERRY_MIGRATE_PARAM_BANDWIDTH "bandwidth" /* ullong, MiB/s */
+#define FERRY_MIGRATE_PARAM_BANDWIDTH_POSTCOPY "bandwidth.postcopy" /* ullong, MiB/s */
+#define FERRY_MIGRATE_PARAM_GRAPHICS_URI "graphics_uri" /* string */
+#define FERRY_MIGRATE_PARAM_LISTEN_ADDRESS "listen_address" /* string */
+#define FERRY_MIGRATE_PARAM_MIGRATE_DISKS "migrate_disks" /* string, repeated */
+#define FERRY_MIGRATE_PARAM_DISKS_PORT "disks_port" /* int */
+#define FERRY_MIGRATE_PARAM_DISKS_URI "disks_uri" /* string */
+#define FERRY_MIGRATE_PARAM_COMPRESSION "compression" /* string, repeated */
+#define FERRY_MIGRATE_PARAM_COMPRESSION_MT_LEVEL "compression.mt.level" /* int */
+#define FERRY_MIGRATE_PARAM_COMPRESSION_MT_THREADS "compression.mt.threads" /* int */
+#define FERRY_MIGRATE_PARAM_COMPRESSION_MT_DTHREADS "compression.mt.dthreads" /* int */
+#define FERRY_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE "compression.xbzrle.cache" /* ullong */
+#define FERRY_MIGRATE_PARAM_COMPRESSION_ZLIB_LEVEL "compression.zlib.level" /* int */
+#define FERRY_MIGRATE_PARAM_COMPRESSION_ZSTD_LEVEL "compression.zstd.level" /* int */
+#define FERRY_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL "auto_converge.initial" /* int */
+#define FERRY_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT "auto_converge.increment" /* int */
+#define FERRY_MIGRATE_PARAM_PARALLEL_CONNECTIONS "parallel.connections" /* int */
+#define FERRY_MIGRATE_PARAM_TLS_DESTINATION "tls.destination" /* string */
+
+/* Appends a parameter to *params (grown as needed; *maxparams is its
+ * capacity, 0 for a new array, which *params NULL starts).  0, or -1 (last
+ * error set; the array unchanged) for a bad name or value.  Free the array
+ * with ferry_typed_params_free.  A name may be added more than once (for
+ * the repeated parameters above). */
+int ferry_typed_params_add_int(FerryTypedParameter **params, int *nparams, int *maxparams,
+                               const char *name, int value);
+int ferry_typed_params_add_ullong(FerryTypedParameter **params, int *nparams, int *maxparams,
+                                  const char *name, unsigned long long value);
+int ferry_typed_params_add_string(FerryTypedParameter **params, int *nparams, int *maxparams,
+                                  const char *name, const char *value);
+
+/* Migrates dom to the host of dconn (virDomainMigrate3): this library runs
+ * the v3 sequence (Begin on the source, Prepare on the destination,
+ * Perform, Finish, Confirm) over the two connections and unwinds it after
+ * a failure, so that exactly one copy of the guest runs.  params are the
+ * FERRY_MIGRATE_PARAM_* above (NULL/0 for none), flags FERRY_MIGRATE_*.
+ * FERRY_MIGRATE_PEER2PEER (the source daemon drives) is not supported yet.
+ *
+ * Returns the domain on the destination (a new object of dconn; free it
+ * with ferry_domain_free), or NULL with the first error of the sequence as
+ * the last error (FERRY_ERROR_OPERATION_ABORTED after an abort).
+ *
+ * Blocks for the whole migration.  Meanwhile other threads may use both
+ * connections: ferry_domain_get_job_stats and ferry_domain_abort_job on
+ * dom, ferry_domain_migrate_set_max_speed, ferry_domain_suspend (the guest
+ * then moves paused and runs again on the destination) and
+ * ferry_domain_migrate_start_post_copy. */
+FerryDomain *ferry_domain_migrate3(FerryDomain *dom, FerryConnect *dconn,
+                                   FerryTypedParameter *params, int nparams, unsigned int flags);
+
+/* Switches the running migration of dom (started with
+ * FERRY_MIGRATE_POSTCOPY) to post-copy: the guest runs on the destination
+ * from now on and its remaining memory follows on demand
+ * (virDomainMigrateStartPostCopy).  flags must be 0. */
+int ferry_domain_migrate_start_post_copy(FerryDomain *dom, unsigned int flags);
 
 /* ---------------------------------------------------------------- events */
 

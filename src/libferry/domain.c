@@ -76,8 +76,7 @@ int ferry_domain_free(FerryDomain *dom)
         } \
     } while (0)
 
-/* A copy of the identity, for one driver call. */
-static void domain_ident(FerryDomain *dom, DriverDomain *out)
+void libferry_domain_ident(FerryDomain *dom, DriverDomain *out)
 {
     g_mutex_lock(&dom->lock);
     driver_domain_copy(out, &dom->ident);
@@ -243,7 +242,7 @@ FerryDomain *ferry_domain_create_xml(FerryConnect *conn, const char *xml, unsign
     GError *err = NULL; \
     CHECK_DOM(dom, -1); \
     LIBFERRY_NEED_OP((dom)->conn, op, what, -1); \
-    domain_ident((dom), &ident); \
+    libferry_domain_ident((dom), &ident); \
     DriverConn *drv = (dom)->conn->driver
 
 int ferry_domain_undefine(FerryDomain *dom, unsigned int flags)
@@ -342,7 +341,7 @@ char *ferry_domain_get_os_type(FerryDomain *dom)
 
     CHECK_DOM(dom, NULL);
     LIBFERRY_NEED_OP(dom->conn, get_os_type, "getting the OS type", NULL);
-    domain_ident(dom, &ident);
+    libferry_domain_ident(dom, &ident);
     os = dom->conn->driver->ops->get_os_type(dom->conn->driver, &ident, &err);
     if (!os)
         libferry_fail_with(err);
@@ -357,7 +356,7 @@ char *ferry_domain_get_xml_desc(FerryDomain *dom, unsigned int flags)
 
     CHECK_DOM(dom, NULL);
     LIBFERRY_NEED_OP(dom->conn, get_xml_desc, "getting the domain XML", NULL);
-    domain_ident(dom, &ident);
+    libferry_domain_ident(dom, &ident);
     xml = dom->conn->driver->ops->get_xml_desc(dom->conn->driver, &ident, flags, &err);
     if (!xml)
         libferry_fail_with(err);
@@ -450,6 +449,14 @@ int ferry_domain_migrate_get_max_downtime(FerryDomain *dom, unsigned long long *
     if (!ms)
         return libferry_fail_arg(__func__, "ms is NULL");
     if (!drv->ops->migrate_get_max_downtime(drv, &ident, ms, flags, &err))
+        return libferry_fail_with(err);
+    return 0;
+}
+
+int ferry_domain_migrate_start_post_copy(FerryDomain *dom, unsigned int flags)
+{
+    DOMAIN_CALL_BEGIN(dom, migrate_start_postcopy, "post-copy migration");
+    if (!drv->ops->migrate_start_postcopy(drv, &ident, flags, &err))
         return libferry_fail_with(err);
     return 0;
 }

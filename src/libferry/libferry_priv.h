@@ -63,6 +63,11 @@ int libferry_connect_unref(FerryConnect *conn);
 
 /* A new FerryDomain for ident (copied), holding a reference on conn. */
 FerryDomain *libferry_domain_new(FerryConnect *conn, const DriverDomain *ident);
+/* A copy of dom's identity, for one driver call (clear it after). */
+void libferry_domain_ident(FerryDomain *dom, DriverDomain *out);
 
 /* Converts the driver's typed parameters to the public array. */
 FerryTypedParameter *libferry_params_export(const TypedParams *params, int *nparams);
+/* The public array as the driver's typed parameters (strings copied);
+ * NULL with FERRY_ERR_INVALID_ARG for a bad entry. */
+TypedParams *libferry_params_import(const FerryTypedParameter *params, int nparams, GError **error);

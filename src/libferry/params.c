@@ -130,3 +130,143 @@ int ferry_typed_params_get_string(const FerryTypedParameter *params, int nparams
         *value = p->value.s;
     return rc;
 }
+
+/* ---------------------------------------------------------------- building */
+
+/* Room for one more entry in *params; -1 (last error set) when it cannot
+ * be had. */
+static int params_grow(FerryTypedParameter **params, int *nparams, int *maxparams, const char *func)
+{
+    if (!params || !nparams || !maxparams || *nparams < 0 || *maxparams < *nparams ||
+        (*maxparams > 0 && !*params))
+        return libferry_fail_arg(func, "params, nparams or maxparams is invalid");
+    if (*nparams < *maxparams)
+        return 0;
+    if (*maxparams > G_MAXINT / 2 - 1)
+        return libferry_fail_arg(func, "too many parameters");
+    int grown = *maxparams ? *maxparams * 2 : 8;
+    *params = g_renew(FerryTypedParameter, *params, grown);
+    memset(*params + *maxparams, 0, sizeof(**params) * (size_t)(grown - *maxparams));
+    *maxparams = grown;
+    return 0;
+}
+
+/* Checks name and takes the next entry; NULL (last error set) on failure. */
+static FerryTypedParameter *params_append(FerryTypedParameter **params, int *nparams,
+                                          int *maxparams, const char *name, int type,
+                                          const char *func)
+{
+    GError *err = NULL;
+
+    libferry_enter();
+    if (!name) {
+        libferry_fail_arg(func, "name is NULL");
+        return NULL;
+    }
+    if (typed_param_check_name(name, &err) < 0) {
+        libferry_fail_with(err);
+        return NULL;
+    }
+    if (params_grow(params, nparams, maxparams, func) < 0)
+        return NULL;
+    FerryTypedParameter *p = &(*params)[*nparams];
+    memset(p, 0, sizeof(*p));
+    g_strlcpy(p->field, name, sizeof(p->field));
+    p->type = type;
+    return p;
+}
+
+int ferry_typed_params_add_int(FerryTypedParameter **params, int *nparams, int *maxparams,
+                               const char *name, int value)
+{
+    FerryTypedParameter *p =
+        params_append(params, nparams, maxparams, name, FERRY_TYPED_PARAM_INT, __func__);
+
+    if (!p)
+        return -1;
+    p->value.i = value;
+    (*nparams)++;
+    return 0;
+}
+
+int ferry_typed_params_add_ullong(FerryTypedParameter **params, int *nparams, int *maxparams,
+                                  const char *name, unsigned long long value)
+{
+    FerryTypedParameter *p =
+        params_append(params, nparams, maxparams, name, FERRY_TYPED_PARAM_ULLONG, __func__);
+
+    if (!p)
+        return -1;
+    p->value.ul = value;
+    (*nparams)++;
+    return 0;
+}
+
+int ferry_typed_params_add_string(FerryTypedParameter **params, int *nparams, int *maxparams,
+                                  const char *name, const char *value)
+{
+    FerryTypedParameter *p;
+
+    if (!value)
+        return libferry_fail_arg(__func__, "value is NULL");
+    if (!g_utf8_validate(value, -1, NULL)) {
+        g_autofree char *msg = g_strdup_printf("the value of '%s' is not UTF-8", name ? name : "?");
+        return libferry_fail_arg(__func__, msg);
+    }
+    p = params_append(params, nparams, maxparams, name, FERRY_TYPED_PARAM_STRING, __func__);
+    if (!p)
+        return -1;
+    p->value.s = g_strdup(value);
+    (*nparams)++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- import */
+
+TypedParams *libferry_params_import(const FerryTypedParameter *params, int nparams, GError **error)
+{
+    g_autoptr(TypedParams) out = typed_params_new();
+
+    if (nparams < 0 || (nparams > 0 && !params)) {
+        ferry_fail(error, FERRY_ERR_INVALID_ARG, "params is NULL or nparams is negative");
+        return NULL;
+    }
+    for (int i = 0; i < nparams; i++) {
+        TypedParam p = { 0 };
+
+        /* typed_params_add_param checks that the name ends in the field */
+        memcpy(p.field, params[i].field, sizeof(p.field));
+        p.type = params[i].type;
+        switch (params[i].type) {
+        case FERRY_TYPED_PARAM_INT:
+            p.value.i = params[i].value.i;
+            break;
+        case FERRY_TYPED_PARAM_UINT:
+            p.value.ui = params[i].value.ui;
+            break;
+        case FERRY_TYPED_PARAM_LLONG:
+            p.value.l = params[i].value.l;
+            break;
+        case FERRY_TYPED_PARAM_ULLONG:
+            p.value.ul = params[i].value.ul;
+            break;
+        case FERRY_TYPED_PARAM_DOUBLE:
+            p.value.d = params[i].value.d;
+            break;
+        case FERRY_TYPED_PARAM_BOOLEAN:
+            p.value.b = params[i].value.b ? 1 : 0;
+            break;
+        case FERRY_TYPED_PARAM_STRING:
+            /* borrowed: typed_params_add_param copies it */
+            p.value.s = params[i].value.s;
+            break;
+        default:
+            ferry_fail(error, FERRY_ERR_INVALID_ARG, "parameter '%.*s' has an unknown type %d",
+                       (int)sizeof(p.field) - 1, p.field, params[i].type);
+            return NULL;
+        }
+        if (typed_params_add_param(out, &p, TYPED_PARAMS_ADD_ANOTHER, error) < 0)
+            return NULL;
+    }
+    return g_steal_pointer(&out);
+}
