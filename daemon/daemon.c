@@ -28,6 +28,7 @@
 #include "daemon/dispatch.h"
 #include "driver/qemu_driver.h"
 #include "migration/migration.h"
+#include "rpc/remote_driver.h"
 #include "rpc/server.h"
 #include "rpc/tls.h"
 #include "util/error.h"
@@ -252,6 +253,7 @@ static gboolean transport_send_event(gpointer transport, int proc, xdrproc_t xdr
 static const DaemonClientTransport daemon_transport = {
     .start_keepalive = transport_start_keepalive,
     .send_event = transport_send_event,
+    .open_stream = daemon_client_rpc_open_stream,
 };
 
 /* On the I/O thread, before the client's first call: cheap only. */
@@ -398,6 +400,29 @@ static gboolean daemon_listen(Daemon *d, const DaemonOptions *opts, GError **err
     return TRUE;
 }
 
+/* ---------------------------------------------------------------- peer-to-peer */
+
+/* The source of a peer-to-peer migration is a client of the destination's
+ * ferryd (src/migration/p2p.c): through the remote driver, with this
+ * daemon's keepalive settings, and for qemu+tls:// destinations with the
+ * client certificate beside the server's in CONFIG_DIR/pki
+ * (ROOT/etc/ferry/pki/cacert.pem, clientcert.pem, clientkey.pem), unless
+ * the destination URI names its own ?pkipath=. */
+static void daemon_setup_p2p(Daemon *d)
+{
+    g_autofree char *config_dir = daemon_config_dir(d->cfg, DAEMON_DIR_CONFIG);
+    g_autofree char *pki_dir = g_build_filename(config_dir, "pki", NULL);
+    MigrationP2pConfig pcfg = MIGRATION_P2P_CONFIG_INIT;
+
+    remote_driver_register();
+    pcfg.pki_dir = pki_dir;
+    pcfg.keepalive_interval = d->cfg->keepalive_interval < 0 ? 0 : d->cfg->keepalive_interval;
+    pcfg.keepalive_count = (int)d->cfg->keepalive_count;
+    migration_p2p_configure(&pcfg);
+    FLOG_DEBUG("peer-to-peer migrations: client certificate in '%s', keepalive %d s x %d", pki_dir,
+               pcfg.keepalive_interval, pcfg.keepalive_count);
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 static gboolean daemon_start_server(Daemon *d, GError **error)
@@ -508,9 +533,12 @@ Daemon *daemon_new(const DaemonOptions *opts, GError **error)
     qcfg.migration_host = d->cfg->migration_host;
     /* The v3 migration phases, before any client can ask for them. */
     migration_init();
+    daemon_setup_p2p(d);
     d->drv = qemu_driver_open(&qcfg, error);
     if (!d->drv)
         return NULL;
+    /* migrations a ferryd that died left behind */
+    migration_recover(d->drv);
 
     daemon_catch_signals(d);
     if (!daemon_start_server(d, error) || !daemon_listen(d, opts, error))

@@ -211,6 +211,18 @@ gboolean daemon_client_start_keepalive(DaemonClient *c, GError **error)
     return c->tops->start_keepalive(c->transport, c->keepalive_interval, c->keepalive_count, error);
 }
 
+/* ---------------------------------------------------------------- streams */
+
+DriverStream *daemon_client_open_stream(DaemonClient *c, GError **error)
+{
+    if (!c->tops || !c->tops->open_stream) {
+        ferry_fail(error, FERRY_ERR_NO_SUPPORT,
+                   "client %" G_GUINT64_FORMAT ": this connection cannot carry streams", c->id);
+        return NULL;
+    }
+    return c->tops->open_stream(c->transport, error);
+}
+
 /* ---------------------------------------------------------------- events */
 
 /* The driver's lifecycle callback: one MESSAGE to the client. */

@@ -12,9 +12,10 @@
  * it: its last unref destroys them), the close callback flag and the event
  * registrations.
  *
- * The transport (src/rpc/server.h) is reached through two hooks so that
- * the dispatch code and its tests do not need sockets: starting the
- * keepalive (asked for with feature 10) and sending an event message.
+ * The transport (src/rpc/server.h) is reached through hooks so that the
+ * dispatch code and its tests do not need sockets: starting the keepalive
+ * (asked for with feature 10), sending an event message and opening the
+ * stream of a call (tunnelled migration).
  *
  * Threads: calls of one client run concurrently on workers; everything
  * here is locked.  An op runs on a reference to the DriverConn taken under
@@ -28,6 +29,8 @@
 #include "driver/driver.h"
 #include "driver/qemu_driver.h"
 #include "rpc/message.h"
+#include "rpc/server.h"
+#include "rpc/stream_driver.h"
 
 typedef struct _DaemonClient DaemonClient;
 
@@ -37,7 +40,22 @@ typedef struct {
     /* Send an event (REMOTE_PROGRAM, type MESSAGE) to the client. */
     gboolean (*send_event)(gpointer transport, int proc, xdrproc_t xdrproc, const void *msg,
                            GError **error);
+    /* Open the stream of the call that the calling worker runs for the
+     * client (PREPARE_TUNNEL3_PARAMS), before its reply: a new, open
+     * DriverStream that receives what the client sends.  May be NULL (no
+     * streams: FERRY_ERR_NO_SUPPORT). */
+    DriverStream *(*open_stream)(gpointer transport, GError **error);
 } DaemonClientTransport;
+
+/* The RPC server's open_stream: transport is the RpcServerClient (what
+ * ferryd passes to daemon_client_set_transport).  Inline, so that only
+ * what uses it (ferryd) links the RPC server; the dispatch tests do not. */
+static inline DriverStream *daemon_client_rpc_open_stream(gpointer transport, GError **error)
+{
+    g_autoptr(RpcStream) st = rpc_server_client_open_call_stream(transport, error);
+
+    return st ? rpc_stream_driver_new(st) : NULL;
+}
 
 /* A client of the QEMU driver drv (borrowed: it outlives the client) with
  * connection id id (unique in the daemon's life). */
@@ -77,6 +95,9 @@ gboolean daemon_client_has_close_callback(DaemonClient *c);
 /* Feature 10: starts the keepalive through the transport (no-op without
  * one, or with keepalive disabled).  Once per client. */
 gboolean daemon_client_start_keepalive(DaemonClient *c, GError **error);
+
+/* The stream of the call being dispatched (see open_stream above). */
+DriverStream *daemon_client_open_stream(DaemonClient *c, GError **error);
 
 /* Domain events (CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY): returns the
  * client-visible callback id or -1.  dom NULL: every domain. */

@@ -5,9 +5,8 @@
  * (dispatch_domain_get_state), then that name in daemon/ for its code.
  * Rows are sorted by number; tests/test-dispatch.c checks the order and
  * that every row is a procedure of src/rpc/remote_procs.c.  A procedure
- * of remote_procs.c without a row here (CONNECT_GET_CAPABILITIES,
- * DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS) gets NO_SUPPORT, as does any
- * number nobody knows.
+ * of remote_procs.c without a row here (CONNECT_GET_CAPABILITIES) gets
+ * NO_SUPPORT, as does any number nobody knows.
  */
 #include <config.h>
 
@@ -78,6 +77,9 @@ static const DispatchEntry dispatch_rows[] = {
     /* 302 */ ROW(DOMAIN_MIGRATE_BEGIN3_PARAMS, dispatch_domain_migrate_begin3_params, WRITE),
     /* 303 */
     ROW(DOMAIN_MIGRATE_PREPARE3_PARAMS, dispatch_domain_migrate_prepare3_params, WRITE),
+    /* 304 */
+    ROW(DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, dispatch_domain_migrate_prepare_tunnel3_params,
+        WRITE),
     /* 305 */
     ROW(DOMAIN_MIGRATE_PERFORM3_PARAMS, dispatch_domain_migrate_perform3_params, WRITE),
     /* 306 */ ROW(DOMAIN_MIGRATE_FINISH3_PARAMS, dispatch_domain_migrate_finish3_params, WRITE),

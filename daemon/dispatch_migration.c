@@ -8,8 +8,8 @@
  * REMOTE_MIGRATE_COOKIE_MAX), domains and URIs.  What a phase does is
  * src/migration's.  A driver without the op answers NO_SUPPORT, and
  * clients do not get that far: they ask feature 13 (MIGRATION_PARAMS)
- * first, which the driver answers.  PREPARE_TUNNEL3_PARAMS (a stream) is
- * not served yet.
+ * first, which the driver answers.  PREPARE_TUNNEL3_PARAMS also opens the
+ * call's stream (daemon_client_open_stream) for the driver to read.
  */
 #include <config.h>
 
@@ -110,6 +110,42 @@ static gboolean dispatch_domain_migrate_prepare3_params(
     return TRUE;
 }
 DISPATCH_ENTRY(dispatch_domain_migrate_prepare3_params)
+
+/* The destination of a tunnelled migration: the call opens a stream on the
+ * client's connection (keyed by its serial) before the reply, and the
+ * driver reads the migration data from it; the client sends once the
+ * reply came.  A failure aborts the stream. */
+static gboolean dispatch_domain_migrate_prepare_tunnel3_params(
+    DaemonClient *client, const remote_domain_migrate_prepare_tunnel3_params_args *args,
+    remote_domain_migrate_prepare_tunnel3_params_ret *ret, GError **error)
+{
+    g_autoptr(DriverConn) conn = daemon_client_get_conn(client, error);
+    g_autoptr(TypedParams) params = NULL;
+    g_autoptr(GBytes) cookie_in = NULL;
+    g_autoptr(GBytes) cookie_out = NULL;
+    g_autoptr(DriverStream) stream = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!conn)
+        return FALSE;
+    DISPATCH_NEED_OP(conn, migrate_prepare_tunnel3, error);
+    params = params_from_wire(args->params.params_val, args->params.params_len, error);
+    if (!params)
+        return FALSE;
+    cookie_in = cookie_from_wire(args->cookie_in.cookie_in_val, args->cookie_in.cookie_in_len);
+    if (!(stream = daemon_client_open_stream(client, error)))
+        return FALSE;
+    if (!conn->ops->migrate_prepare_tunnel3(conn, stream, params, cookie_in, args->flags,
+                                            &cookie_out, &err) ||
+        !cookie_to_wire(cookie_out, &ret->cookie_out.cookie_out_val,
+                        &ret->cookie_out.cookie_out_len, &err)) {
+        driver_stream_abort(stream, err);
+        g_propagate_error(error, g_steal_pointer(&err));
+        return FALSE;
+    }
+    return TRUE;
+}
+DISPATCH_ENTRY(dispatch_domain_migrate_prepare_tunnel3_params)
 
 static gboolean dispatch_domain_migrate_perform3_params(
     DaemonClient *client, const remote_domain_migrate_perform3_params_args *args,

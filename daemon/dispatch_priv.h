@@ -120,6 +120,7 @@ DISPATCH_DECLARE(dispatch_domain_abort_job_flags);
 /* ---- dispatch_migration.c */
 DISPATCH_DECLARE(dispatch_domain_migrate_begin3_params);
 DISPATCH_DECLARE(dispatch_domain_migrate_prepare3_params);
+DISPATCH_DECLARE(dispatch_domain_migrate_prepare_tunnel3_params);
 DISPATCH_DECLARE(dispatch_domain_migrate_perform3_params);
 DISPATCH_DECLARE(dispatch_domain_migrate_finish3_params);
 DISPATCH_DECLARE(dispatch_domain_migrate_confirm3_params);

@@ -152,6 +152,20 @@ void ferryd_fixture_stop(FerrydFixture *fx)
     }
 }
 
+void ferryd_fixture_kill(FerrydFixture *fx)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!fx->ferryd)
+        return;
+    g_assert_true(spawn_kill(fx->ferryd, SIGKILL, &err));
+    g_assert_no_error(err);
+    if (!spawn_wait(fx->ferryd, 60000, NULL, &err))
+        g_error("ferryd did not die on SIGKILL: %s", err->message);
+    g_clear_pointer(&fx->ferryd, spawn_free);
+    abort_ferryds[fx->slot] = -1;
+}
+
 void ferryd_fixture_clear(FerrydFixture *fx)
 {
     ferryd_fixture_stop(fx);

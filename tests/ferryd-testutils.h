@@ -35,6 +35,10 @@ void ferryd_fixture_init(FerrydFixture *fx, const char *prefix);
 void ferryd_fixture_start(FerrydFixture *fx, gboolean tls);
 /* SIGTERM; ferryd must exit 0.  No-op without a ferryd. */
 void ferryd_fixture_stop(FerrydFixture *fx);
+/* SIGKILL to ferryd (a crash: nothing of it runs any more), reaped; the
+ * root stays, for ferryd_fixture_start to start it again.  No-op without
+ * a ferryd. */
+void ferryd_fixture_kill(FerrydFixture *fx);
 /* Stops ferryd, kills leftovers, removes the root. */
 void ferryd_fixture_clear(FerrydFixture *fx);
 /* Writes ROOT/etc/ferry/ferryd.conf (before ferryd_fixture_start). */

@@ -329,6 +329,16 @@ guint processes_naming(const char *root)
     return pids->len;
 }
 
+void wait_processes_gone(const char *root)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+
+    while (processes_naming(root) > 0) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(5000);
+    }
+}
+
 /* The guest keeps counting on the destination, past the source's last
  * tick, and completes new self-checks there. */
 void check_guest_moved(Fixture *fx)

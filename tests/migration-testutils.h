@@ -103,6 +103,9 @@ TypedParams *mig_params(Fixture *fx, const DriverDomain *dom);
 int state_of(DriverConn *conn, const DriverDomain *dom);
 gboolean domain_exists(DriverConn *conn, const char *name);
 guint processes_naming(const char *root);
+/* Waits until no process names root (the source QEMU of a completed
+ * migration ends in the background, after Confirm3 answered). */
+void wait_processes_gone(const char *root);
 /* The guest keeps counting on the destination, past the source's last
  * tick, and completes new self-checks there. */
 void check_guest_moved(Fixture *fx);

@@ -39,6 +39,8 @@ typedef struct {
     int event_callback_id;
     char *event_domain;
     int event_type;
+    guint streams_opened;
+    guint streams_aborted;
 } Fixture;
 
 static void remove_tree(const char *path)
@@ -83,9 +85,37 @@ static gboolean fake_send_event(gpointer transport, int proc, xdrproc_t xdrproc,
     return TRUE;
 }
 
+/* A stream that counts its aborts (the transport's open_stream). */
+static void fake_stream_abort(gpointer impl, const GError *reason)
+{
+    Fixture *fx = impl;
+
+    fx->streams_aborted++;
+}
+
+static void fake_stream_free(gpointer impl)
+{
+}
+
+static const DriverStreamOps fake_stream_ops = {
+    .abort = fake_stream_abort,
+    .free = fake_stream_free,
+};
+
+static DriverStream *fake_open_stream(gpointer transport, GError **error)
+{
+    Fixture *fx = transport;
+    DriverStream *st = driver_stream_new();
+
+    g_assert_true(driver_stream_open(st, &fake_stream_ops, fx, NULL));
+    fx->streams_opened++;
+    return st;
+}
+
 static const DaemonClientTransport fake_transport = {
     .start_keepalive = fake_start_keepalive,
     .send_event = fake_send_event,
+    .open_stream = fake_open_stream,
 };
 
 static void fixture_setup(Fixture *fx, gconstpointer data)
@@ -244,12 +274,10 @@ static void test_table(Fixture *fx, gconstpointer data)
 {
     size_t n = 0;
     const DispatchEntry *rows = dispatch_table(&n);
-    /* In remote_procs.c but not served yet: the capabilities XML and the
-     * tunnelled Prepare (a stream).  NO_SUPPORT for them is what a client
-     * expects from a driver without them. */
+    /* In remote_procs.c but not served yet: the capabilities XML.
+     * NO_SUPPORT for it is what a client expects from a driver without it. */
     static const int unserved[] = {
         REMOTE_PROC_CONNECT_GET_CAPABILITIES,
-        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS,
     };
 
     g_assert_cmpuint(n, >, 40);
@@ -1040,6 +1068,26 @@ static void test_events(Fixture *fx, gconstpointer data)
     g_assert_cmpint(fake_event_registrations, ==, 0);
 }
 
+/* PREPARE_TUNNEL3_PARAMS: a write (refused read-only); without the
+ * migration phases installed the driver cannot prepare, and a stream the
+ * handler opened for it is aborted, not left open. */
+static void test_prepare_tunnel(Fixture *fx, gconstpointer data)
+{
+    remote_domain_migrate_prepare_tunnel3_params_args args = { .flags = 1 | 2 | 4 };
+    const size_t ret_size = sizeof(remote_domain_migrate_prepare_tunnel3_params_ret);
+
+    open_conn(fx, "qemu:///system", 1);
+    call_fail(fx, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, &args, ret_size,
+              FERRY_ERR_OPERATION_DENIED, "DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS");
+    g_assert_cmpuint(fx->streams_opened, ==, 0);
+    call_ok(fx, REMOTE_PROC_CONNECT_CLOSE, NULL, NULL);
+
+    open_conn(fx, "qemu:///system", 0);
+    call_fail(fx, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, &args, ret_size,
+              FERRY_ERR_NO_SUPPORT, NULL);
+    g_assert_cmpuint(fx->streams_aborted, ==, fx->streams_opened);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1055,6 +1103,7 @@ int main(int argc, char **argv)
     ADD("/dispatch/autodestroy/close", test_autodestroy, GINT_TO_POINTER(TRUE));
     ADD("/dispatch/autodestroy/client-gone", test_autodestroy, GINT_TO_POINTER(FALSE));
     ADD("/dispatch/migration", test_migration, NULL);
+    ADD("/dispatch/prepare-tunnel", test_prepare_tunnel, NULL);
     ADD("/dispatch/events", test_events, NULL);
     return g_test_run();
 }

@@ -4,504 +4,39 @@
  * own temporary root with its own host UUID (two "hosts" A and B), with
  * real QEMU and the test guest; Debian's virsh as the reference client.
  *
- * Programs run from an argv (util/spawn.h), never through a shell.  Every
- * migration listens on a port picked here (migrate_uri()) and gives the
- * destination the guest's XML with its serial file under B's root (--xml,
- * from `dumpxml --migratable`), so that each QEMU names only its own root:
- * the fixture finds and kills them by root, on every path
- * (ferryd-testutils.h).  A migration passes when the guest, on
- * B, keeps counting past the last tick A's serial file shows and, where
- * the case says so, completes a new self-check there (status=ok).
- *
- * The guest dirties memory under kvm only (QEMU 7.2's tcg loses dirty
- * pages during migration); under tcg it is idle and the cases that need a
- * guest that does not converge soon get there by a low bandwidth alone.  Waits
- * have safety deadlines only; the one timed assertion (the bandwidth case)
- * compares a rate QEMU measures with the limit, with wide margins.
+ * The fixture, the helpers and how a migration is judged (the guest keeps
+ * counting on B, its memory intact): migrate-testutils.h.  Every migration
+ * listens on a port picked here (migrate_uri()) and gives the destination
+ * the guest's XML with its serial file under B's root (--xml).  Under tcg
+ * the guest is idle and the cases that need a guest that does not
+ * converge soon get there by a low bandwidth alone.  The one timed
+ * assertion (the bandwidth case) compares a rate QEMU measures with the
+ * limit, with wide margins.
  *
  * The post-copy cases (/ferry-migrate/postcopy-*, run last) need the QEMU
  * driver's migrate_start_postcopy, which is in flight elsewhere.
  */
 #include <config.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "ferry/ferry.h"
-#include "tests/ferryd-testutils.h"
 #include "tests/libferry-testutils.h"
+#include "tests/migrate-testutils.h"
 #include "tests/testproc.h"
-#include "util/spawn.h"
 
-#define VIRSH "/usr/bin/virsh"
-#define HOST_A_UUID "aaaaaaaa-0000-4000-8000-00000000000a"
-#define HOST_B_UUID "bbbbbbbb-0000-4000-8000-00000000000b"
-#define UUID1 "6a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c01"
-/* Safety deadline of every wait (not a timing). */
-#define WAIT_MS 120000
-
-typedef struct {
-    FerrydFixture a;
-    FerrydFixture b;
-    gboolean kvm;
-    char *kernel;
-    FerryConnect *ca; /* libferry on A and B, opened on first use */
-    FerryConnect *cb;
-    char *muri; /* the last migrate_uri() */
-} Fixture;
-
-/* ---------------------------------------------------------------- programs */
-
-typedef struct {
-    int status; /* exit status, 128 + signal when killed */
-    char *out;
-    char *err;
-} Run;
-
-static void run_free(Run *run)
-{
-    g_free(run->out);
-    g_free(run->err);
-    g_free(run);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Run, run_free)
-
-static Run *run_argv(const char *const *argv)
-{
-    g_autoptr(Spawn) sp = spawn_new(argv);
-    g_autoptr(GError) err = NULL;
-    SpawnStatus status = { 0 };
-    Run *run = g_new0(Run, 1);
-
-    spawn_set_env(sp, "FERRY_DEFAULT_URI", NULL);
-    if (!spawn_run_capture(sp, WAIT_MS, 1 << 20, &run->out, &run->err, &status, &err))
-        g_error("%s: %s", argv[0], err->message);
-    run->status = status.kind == SPAWN_EXIT_EXITED ? status.code : 128 + status.code;
-    return run;
-}
-
-/* The argv of `ferry -c URI ARGS...` (args NULL-terminated). */
-static GPtrArray *ferry_argv(const char *uri, const char *const *args)
-{
-    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-
-    g_ptr_array_add(argv, ferryd_fixture_build_path("tools", "ferry"));
-    g_ptr_array_add(argv, g_strdup("-c"));
-    g_ptr_array_add(argv, g_strdup(uri));
-    for (const char *const *a = args; *a; a++)
-        g_ptr_array_add(argv, g_strdup(*a));
-    g_ptr_array_add(argv, NULL);
-    return argv;
-}
-
-/* ferry -c URI ARGS... */
-#define FERRY(uri, ...) ferry_run((uri), (const char *const[]){ __VA_ARGS__, NULL })
-static Run *ferry_run(const char *uri, const char *const *args)
-{
-    g_autoptr(GPtrArray) argv = ferry_argv(uri, args);
-
-    return run_argv((const char *const *)argv->pdata);
-}
-
-static void assert_run_ok(const Run *run, const char *what)
-{
-    if (run->status != 0)
-        g_error("%s: exit %d\nstdout: %s\nstderr: %s", what, run->status, run->out, run->err);
-}
-
-/* Exit status 1, nothing on stdout, one line "error: ...part..." on
- * stderr. */
-static void assert_run_error(const Run *run, const char *what, const char *part)
-{
-    const char *nl = strchr(run->err, '\n');
-
-    if (run->status != 1 || *run->out || !g_str_has_prefix(run->err, "error: ") || !nl || nl[1] ||
-        !strstr(run->err, part))
-        g_error("%s: expected one error line with \"%s\": status %d stdout \"%s\" stderr \"%s\"",
-                what, part, run->status, run->out, run->err);
-}
-
-static void assert_has(const char *text, const char *part)
-{
-    if (!strstr(text, part))
-        g_error("\"%s\" not found in:\n%s", part, text);
-}
-
-static gboolean have_virsh(void)
-{
-    if (g_file_test(VIRSH, G_FILE_TEST_IS_EXECUTABLE))
-        return TRUE;
-    g_test_skip("Debian's virsh (libvirt-clients) is not installed");
-    return FALSE;
-}
-
-/* A program running in the background, its stdout and stderr in files. */
-typedef struct {
-    Spawn *sp;
-    char *out_path;
-    char *err_path;
-} Background;
-
-static void background_free(Background *bg)
-{
-    spawn_free(bg->sp); /* kills it when still running */
-    g_unlink(bg->out_path);
-    g_unlink(bg->err_path);
-    g_free(bg->out_path);
-    g_free(bg->err_path);
-    g_free(bg);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Background, background_free)
-
-static int open_output(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-    g_assert_cmpint(fd, >=, 0);
-    return fd;
-}
-
-/* ferry -c URI ARGS... in the background; its files go under dir. */
-#define FERRY_BG(dir, uri, ...) \
-    ferry_background((dir), (uri), (const char *const[]){ __VA_ARGS__, NULL })
-static Background *ferry_background(const char *dir, const char *uri, const char *const *args)
-{
-    g_autoptr(GPtrArray) argv = ferry_argv(uri, args);
-    g_autoptr(GError) err = NULL;
-    Background *bg = g_new0(Background, 1);
-    int out, errfd;
-
-    bg->out_path = g_build_filename(dir, "ferry-bg.out", NULL);
-    bg->err_path = g_build_filename(dir, "ferry-bg.err", NULL);
-    out = open_output(bg->out_path);
-    errfd = open_output(bg->err_path);
-    bg->sp = spawn_new((const char *const *)argv->pdata);
-    spawn_set_env(bg->sp, "FERRY_DEFAULT_URI", NULL);
-    spawn_set_stdout_fd(bg->sp, out);
-    spawn_set_stderr_fd(bg->sp, errfd);
-    spawn_set_kill_grace(bg->sp, 2000);
-    g_assert_true(spawn_start(bg->sp, &err));
-    g_assert_no_error(err);
-    close(out);
-    close(errfd);
-    return bg;
-}
-
-/* Waits for it to end; its exit status and output. */
-static Run *background_wait(Background *bg)
-{
-    g_autoptr(GError) err = NULL;
-    SpawnStatus status = { 0 };
-    Run *run = g_new0(Run, 1);
-
-    if (!spawn_wait(bg->sp, WAIT_MS, &status, &err))
-        g_error("the background ferry did not end: %s", err->message);
-    run->status = status.kind == SPAWN_EXIT_EXITED ? status.code : 128 + status.code;
-    g_assert_true(g_file_get_contents(bg->out_path, &run->out, NULL, NULL));
-    g_assert_true(g_file_get_contents(bg->err_path, &run->err, NULL, NULL));
-    return run;
-}
+typedef MigrateFixture Fixture;
 
 /* ---------------------------------------------------------------- fixture */
 
-static gboolean kvm_usable(void)
-{
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-    if (fd < 0)
-        return FALSE;
-    close(fd);
-    return TRUE;
-}
-
 static void fixture_setup(Fixture *fx, gconstpointer data)
 {
-    fx->kernel = lft_guest_kernel();
-    /* FERRY_TEST_ACCEL=tcg: the idle tcg guest even where kvm works */
-    fx->kvm = kvm_usable() && g_strcmp0(g_getenv("FERRY_TEST_ACCEL"), "tcg") != 0;
-    ferryd_fixture_init(&fx->a, "ferry-cmdmigA");
-    ferryd_fixture_init(&fx->b, "ferry-cmdmigB");
-    fx->a.host_uuid = HOST_A_UUID;
-    fx->b.host_uuid = HOST_B_UUID;
+    migrate_fixture_init(fx, "ferry-cmdmigA", "ferry-cmdmigB");
     ferryd_fixture_start(&fx->a, FALSE);
     ferryd_fixture_start(&fx->b, FALSE);
-}
-
-static FerryConnect *conn_of(FerrydFixture *f, FerryConnect **cache)
-{
-    if (!*cache && !(*cache = ferry_connect_open(f->tcp_uri, 0)))
-        g_error("open %s: %s", f->tcp_uri, ferry_get_last_error_message());
-    return *cache;
-}
-
-/* "tcp:127.0.0.1:PORT" with a port free a moment ago, for --migrateuri:
- * the daemon's own choice (the first free port from 49152) races with
- * other tests that migrate at the same time.  Valid until the next call. */
-static const char *migrate_uri(Fixture *fx)
-{
-    struct sockaddr_in sin = { .sin_family = AF_INET };
-    socklen_t len = sizeof(sin);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sin, &len), ==, 0);
-    close(fd);
-    g_free(fx->muri);
-    fx->muri = g_strdup_printf("tcp:127.0.0.1:%u", ntohs(sin.sin_port));
-    return fx->muri;
-}
-
-#define CONN_A(fx) conn_of(&(fx)->a, &(fx)->ca)
-#define CONN_B(fx) conn_of(&(fx)->b, &(fx)->cb)
-
-/* Destroys what still runs on a host (a case stops what it started; this
- * catches what a failing one left). */
-static void destroy_all(FerryConnect *conn)
-{
-    FerryDomain **doms = NULL;
-    int n =
-        conn ? ferry_connect_list_all_domains(conn, &doms, FERRY_CONNECT_LIST_DOMAINS_ACTIVE) : 0;
-
-    for (int i = 0; i < n; i++) {
-        ferry_domain_destroy(doms[i], 0);
-        ferry_domain_free(doms[i]);
-    }
-    free(doms);
-}
-
-static void fixture_teardown(Fixture *fx, gconstpointer data)
-{
-    if (fx->a.ferryd)
-        destroy_all(CONN_A(fx));
-    if (fx->b.ferryd)
-        destroy_all(CONN_B(fx));
-    if (fx->ca)
-        ferry_connect_close(fx->ca);
-    if (fx->cb)
-        ferry_connect_close(fx->cb);
-    /* stops both ferryd, kills whatever still names a root */
-    ferryd_fixture_clear(&fx->a);
-    ferryd_fixture_clear(&fx->b);
-    g_free(fx->kernel);
-    g_free(fx->muri);
-}
-
-/* ---------------------------------------------------------------- the guest */
-
-static char *serial_path(FerrydFixture *f, const char *name)
-{
-    g_autofree char *file = g_strdup_printf("serial-%s.log", name);
-
-    return g_build_filename(f->root, file, NULL);
-}
-
-/* The guest's XML: mem MiB filled and checked, rate pages rewritten per
- * second (kvm only), its serial file under A's root. */
-static char *guest_xml(Fixture *fx, const char *name, const char *uuid, int mem, int rate)
-{
-    g_autofree char *serial = serial_path(&fx->a, name);
-
-    return g_strdup_printf("<domain type='%s'>\n"
-                           "  <name>%s</name>\n"
-                           "  <uuid>%s</uuid>\n"
-                           "  <memory unit='MiB'>64</memory>\n"
-                           "  <vcpu>1</vcpu>\n"
-                           "  <os>\n"
-                           "    <type arch='x86_64' machine='pc'>hvm</type>\n"
-                           "    <kernel>%s</kernel>\n"
-                           "    <cmdline>mem=%d rate=%d seed=7</cmdline>\n"
-                           "  </os>\n"
-                           "  <devices>\n"
-                           "    <serial type='file'><source path='%s'/></serial>\n"
-                           "    <memballoon model='none'/>\n"
-                           "  </devices>\n"
-                           "</domain>\n",
-                           fx->kvm ? "kvm" : "qemu", name, uuid, fx->kernel, mem,
-                           fx->kvm ? rate : 0, serial);
-}
-
-/* The last "tick=" line of a serial file: its tick and checks; FALSE when
- * there is none.  A FAIL line fails the test at once. */
-static gboolean serial_last(const char *path, guint *tick, guint *checks)
-{
-    g_autofree char *text = NULL;
-    gboolean found = FALSE;
-
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return FALSE;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        guint t = 0, d = 0, c = 0;
-
-        if (strstr(*l, "status=FAIL"))
-            g_error("the guest reports lost memory: %s (%s)", *l, path);
-        if (sscanf(*l, "tick=%u dirtied=%u checks=%u status=ok", &t, &d, &c) == 3 &&
-            g_str_has_suffix(*l, "status=ok")) {
-            *tick = t;
-            *checks = c;
-            found = TRUE;
-        }
-    }
-    return found;
-}
-
-/* Waits until the serial file shows tick > min_tick and checks >
- * min_checks (min_checks -1: any). */
-static void wait_serial(const char *path, guint min_tick, int min_checks, guint *tick,
-                        guint *checks)
-{
-    gint64 deadline = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
-    guint t = 0, c = 0;
-
-    while (!(serial_last(path, &t, &c) && t > min_tick && (int)c > min_checks)) {
-        if (g_get_monotonic_time() > deadline)
-            g_error("%s: no tick > %u with checks > %d (last tick %u, checks %u)", path, min_tick,
-                    min_checks, t, c);
-        g_usleep(20000);
-    }
-    if (tick)
-        *tick = t;
-    if (checks)
-        *checks = c;
-}
-
-/* Starts the guest name on A (defined first when persistent) and waits
- * until it runs; filled: until it has filled and checked its memory once. */
-static void start_guest(Fixture *fx, const char *name, int mem, int rate, gboolean persistent,
-                        gboolean filled)
-{
-    g_autofree char *xml = guest_xml(fx, name, UUID1, mem, rate);
-    g_autofree char *serial = serial_path(&fx->a, name);
-    FerryDomain *dom;
-
-    if (persistent) {
-        dom = ferry_domain_define_xml(CONN_A(fx), xml, 0);
-        if (!dom || ferry_domain_create(dom, 0) < 0)
-            g_error("define and start '%s': %s", name, ferry_get_last_error_message());
-    } else if (!(dom = ferry_domain_create_xml(CONN_A(fx), xml, 0))) {
-        g_error("create '%s': %s", name, ferry_get_last_error_message());
-    }
-    ferry_domain_free(dom);
-    wait_serial(serial, 1, filled ? 0 : -1, NULL, NULL);
-}
-
-/* A file under A's root with the running guest's migratable XML, its
- * serial file moved under B's root: what --xml gets. */
-static char *dest_xml_file(Fixture *fx, const char *name)
-{
-    FerryDomain *dom = ferry_domain_lookup_by_name(CONN_A(fx), name);
-    g_autofree char *xml = NULL;
-    g_autofree char *from = serial_path(&fx->a, name);
-    g_autofree char *to = serial_path(&fx->b, name);
-    g_autofree char *file = g_strdup_printf("%s-dest.xml", name);
-    char *path = g_build_filename(fx->a.root, file, NULL);
-
-    g_assert_nonnull(dom);
-    xml = ferry_domain_get_xml_desc(dom, FERRY_DOMAIN_XML_MIGRATABLE);
-    ferry_domain_free(dom);
-    g_assert_nonnull(xml);
-    g_assert_nonnull(strstr(xml, from));
-    g_autoptr(GString) out = g_string_new(xml);
-    g_string_replace(out, from, to, 0);
-    g_assert_true(g_file_set_contents(path, out->str, -1, NULL));
-    return path;
-}
-
-/* The guest keeps counting on B past the last tick A's file shows; with
- * check, it also completes a self-check that started on B. */
-static void check_guest_moved(Fixture *fx, const char *src_name, const char *dst_name,
-                              gboolean check)
-{
-    g_autofree char *src = serial_path(&fx->a, src_name);
-    g_autofree char *dst = serial_path(&fx->b, dst_name);
-    guint src_tick = 0, src_checks = 0, dst_tick = 0, dst_checks = 0;
-
-    g_assert_true(serial_last(src, &src_tick, &src_checks));
-    wait_serial(dst, src_tick, -1, &dst_tick, &dst_checks);
-    if (check)
-        wait_serial(dst, dst_tick, (int)MAX(dst_checks, src_checks), NULL, NULL);
-}
-
-/* The state of name on a host, or -1 when it has no such domain. */
-static int state_of(FerryConnect *conn, const char *name, int *reason)
-{
-    FerryDomain *dom = ferry_domain_lookup_by_name(conn, name);
-    int state = -1;
-
-    if (!dom)
-        return -1;
-    g_assert_cmpint(ferry_domain_get_state(dom, &state, reason, 0), ==, 0);
-    ferry_domain_free(dom);
-    return state;
-}
-
-/* name runs on A as before: running, no job, and its guest goes on. */
-static void check_source_untouched(Fixture *fx, const char *name)
-{
-    FerryDomain *dom = ferry_domain_lookup_by_name(CONN_A(fx), name);
-    FerryTypedParameter *stats = NULL;
-    int nstats = 0, type = -1, state = -1;
-    g_autofree char *serial = serial_path(&fx->a, name);
-    guint tick = 0, checks = 0;
-
-    g_assert_nonnull(dom);
-    g_assert_cmpint(ferry_domain_get_state(dom, &state, NULL, 0), ==, 0);
-    g_assert_cmpint(state, ==, FERRY_DOMAIN_RUNNING);
-    g_assert_cmpint(ferry_domain_get_job_stats(dom, &type, &stats, &nstats, 0), ==, 0);
-    g_assert_cmpint(type, ==, FERRY_DOMAIN_JOB_NONE);
-    ferry_typed_params_free(stats, nstats);
-    ferry_domain_free(dom);
-    g_assert_true(serial_last(serial, &tick, &checks));
-    wait_serial(serial, tick, -1, NULL, NULL);
-}
-
-/* B has nothing: no domain name, no QEMU. */
-static void check_dest_empty(Fixture *fx, const char *name)
-{
-    g_assert_cmpint(state_of(CONN_B(fx), name, NULL), ==, -1);
-    g_assert_true(ferryd_fixture_wait_qemus(&fx->b, 0));
-}
-
-/* Waits until name's migration on A moves data; its statistics then. */
-static void wait_migrating(Fixture *fx, const char *name, unsigned long long *bps)
-{
-    FerryDomain *dom = ferry_domain_lookup_by_name(CONN_A(fx), name);
-    gint64 deadline = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
-
-    g_assert_nonnull(dom);
-    for (;;) {
-        FerryTypedParameter *stats = NULL;
-        int nstats = 0, type = -1;
-        unsigned long long processed = 0, rate = 0;
-        gboolean moving = FALSE;
-
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-        if (ferry_domain_get_job_stats(dom, &type, &stats, &nstats, 0) == 0 &&
-            type == FERRY_DOMAIN_JOB_UNBOUNDED &&
-            ferry_typed_params_get_ullong(stats, nstats, FERRY_DOMAIN_JOB_MEMORY_PROCESSED,
-                                          &processed) == 1 &&
-            ferry_typed_params_get_ullong(stats, nstats, FERRY_DOMAIN_JOB_MEMORY_BPS, &rate) == 1 &&
-            processed > 0 && rate > 0) {
-            moving = TRUE;
-            if (bps)
-                *bps = rate;
-        }
-        ferry_typed_params_free(stats, nstats);
-        if (moving)
-            break;
-        g_usleep(10000);
-    }
-    ferry_domain_free(dom);
 }
 
 /* ---------------------------------------------------------------- cases */
@@ -973,10 +508,11 @@ static void test_api(Fixture *fx, gconstpointer data)
     g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_INVALID_ARG);
     g_assert_null(ferry_domain_migrate3(run.dom, NULL, NULL, 0, 0));
     g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_INVALID_ARG);
+    /* (peer-to-peer: test-ferry-p2p) */
     g_assert_null(ferry_domain_migrate3(run.dom, run.dconn, NULL, 0,
-                                        FERRY_MIGRATE_LIVE | FERRY_MIGRATE_PEER2PEER));
+                                        FERRY_MIGRATE_LIVE | FERRY_MIGRATE_PEER2PEER |
+                                            FERRY_MIGRATE_TUNNELLED | FERRY_MIGRATE_PARALLEL));
     g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_NO_SUPPORT);
-    assert_has(ferry_get_last_error_message(), "peer-to-peer migration is not supported yet");
     g_assert_null(ferry_domain_migrate3(run.dom, run.dconn, NULL, 0,
                                         FERRY_MIGRATE_LIVE | FERRY_MIGRATE_TUNNELLED));
     g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_INVALID_ARG);
@@ -1047,7 +583,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn, data) \
-    g_test_add("/ferry-migrate/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
+    g_test_add("/ferry-migrate/" path, Fixture, data, fixture_setup, fn, migrate_fixture_teardown)
     ADD("live-verbose", test_live, NULL);
     ADD("suspend", test_suspend, NULL);
     ADD("persistent-undefinesource", test_persistent, NULL);

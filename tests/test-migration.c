@@ -7,10 +7,15 @@
  */
 #include <config.h>
 
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "driver/domain_obj.h"
 #include "util/error.h"
@@ -37,6 +42,34 @@ static void test_features(Fixture *fx, gconstpointer data)
     }
 }
 
+/* The destination keeps the migration as its completed job (the
+ * source's statistics, cookie 3): domjobinfo --completed there shows the
+ * time, the downtime and the data. */
+static void check_dst_completed_job(Fixture *fx, const DriverDomain *arrived)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(TypedParams) stats = NULL;
+    unsigned long long elapsed = 0, downtime = G_MAXUINT64, processed = 0, total = 0;
+    int type = -1, op = -1;
+
+    g_assert_true(fx->dst->ops->get_job_stats(fx->dst, arrived, DRIVER_JOB_STATS_COMPLETED, &type,
+                                              &stats, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(type, ==, DRIVER_JOB_COMPLETED);
+    g_assert_cmpint(typed_params_get_int(stats, "operation", &op, NULL), ==, 1);
+    g_assert_cmpint(op, ==, 4); /* VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN */
+    g_assert_cmpint(typed_params_get_ullong(stats, "time_elapsed", &elapsed, NULL), ==, 1);
+    g_assert_cmpint(typed_params_get_ullong(stats, "downtime", &downtime, NULL), ==, 1);
+    g_assert_cmpint(typed_params_get_ullong(stats, "data_processed", &processed, NULL), ==, 1);
+    g_assert_cmpint(typed_params_get_ullong(stats, "memory_total", &total, NULL), ==, 1);
+    g_assert_cmpuint(elapsed, >, 0);
+    g_assert_cmpuint(downtime, <, elapsed);
+    /* the guest filled fill_mib: at least that much went over */
+    g_assert_cmpuint(processed, >=, (unsigned long long)fx->fill_mib * 1024 * 1024);
+    /* 64 MiB of guest RAM */
+    g_assert_cmpuint(total, >=, 60ULL * 1024 * 1024);
+}
+
 static void test_live(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
@@ -55,8 +88,9 @@ static void test_live(Fixture *fx, gconstpointer data)
 
     g_assert_cmpint(state_of(fx->dst, &arrived), ==, DRIVER_STATE_RUNNING);
     g_assert_false(domain_exists(fx->src, "mig1"));
-    g_assert_cmpuint(processes_naming(fx->root_a), ==, 0);
+    wait_processes_gone(fx->root_a);
     check_guest_moved(fx);
+    check_dst_completed_job(fx, &arrived);
 
     /* the destination owns it now: closing the preparing connection
      * leaves it running */
@@ -89,7 +123,7 @@ static void test_paused_persist_undefine(Fixture *fx, gconstpointer data)
     g_assert_cmpint(state_of(fx->dst, &arrived), ==, DRIVER_STATE_PAUSED);
     /* UNDEFINE_SOURCE: gone from the source */
     g_assert_false(domain_exists(fx->src, "mig1"));
-    g_assert_cmpuint(processes_naming(fx->root_a), ==, 0);
+    wait_processes_gone(fx->root_a);
     /* PERSIST_DEST: defined there, and still after a driver restart */
     g_assert_true(fx->dst->ops->is_persistent(fx->dst, &arrived, &persistent, &err));
     g_assert_true(persistent);
@@ -166,11 +200,11 @@ static void test_fail_begin(Fixture *fx, gconstpointer data)
         return;
     start_guest(fx, &dom, FALSE);
     params = mig_params(fx, &dom);
-    /* a flag ferry does not do */
+    /* a flag ferry does not do (storage migration) */
     g_assert_false(migration_sequence(fx->src, fx->dst, &dom, params,
-                                      MIGRATION_LIVE | MIGRATION_TUNNELLED, NULL, &err));
+                                      MIGRATION_LIVE | MIGRATION_NON_SHARED_DISK, NULL, &err));
     g_assert_cmpint(err->code, ==, FERRY_ERR_NO_SUPPORT);
-    g_assert_nonnull(strstr(err->message, "unsupported flags 0x4"));
+    g_assert_nonnull(strstr(err->message, "unsupported flags 0x40"));
     g_clear_error(&err);
     check_source_untouched(fx, &dom);
 
@@ -500,7 +534,7 @@ static void test_options(Fixture *fx, gconstpointer data)
     g_assert_no_error(err);
     g_assert_cmpint(state_of(fx->dst, &arrived), ==, DRIVER_STATE_RUNNING);
     g_assert_false(domain_exists(fx->src, "mig1"));
-    g_assert_cmpuint(processes_naming(fx->root_a), ==, 0);
+    wait_processes_gone(fx->root_a);
     check_guest_moved(fx);
     g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
     g_assert_no_error(err);
@@ -650,6 +684,249 @@ static void test_lockd(Fixture *fx, gconstpointer data)
     g_assert_no_error(err);
 }
 
+/* The source QEMU ends in the background once Confirm3 answered; the
+ * same (persistent) domain started again on the source at once waits for
+ * it, and nothing the old one leaves behind (its status file, run
+ * directory, process file) touches the new one. */
+static void test_start_again(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL;
+    g_autofree char *status =
+        g_build_filename(fx->root_a, "run", "ferry", "qemu", "mig1.xml", NULL);
+    g_autofree char *process =
+        g_build_filename(fx->root_a, "run", "ferry", "qemu", "mig1", "process", NULL);
+    g_autoptr(GArray) before = NULL;
+    g_autoptr(GArray) after = NULL;
+    int reason = -1, state = -1;
+
+    if (!have_guest(fx))
+        return;
+    start_guest(fx, &dom, TRUE);
+    before = test_processes_naming(fx->root_a);
+    g_assert_cmpuint(before->len, ==, 1);
+    params = mig_params(fx, &dom);
+    g_assert_true(
+        migration_sequence(fx->src, fx->dst, &dom, params, MIGRATION_LIVE, &arrived, &err));
+    g_assert_no_error(err);
+    /* shut off (migrated) at once, whether or not its QEMU has ended */
+    g_assert_true(fx->src->ops->get_state(fx->src, &dom, &state, &reason, 0, &err));
+    g_assert_cmpint(state, ==, DRIVER_STATE_SHUTOFF);
+    g_assert_cmpint(reason, ==, 4); /* VIR_DOMAIN_SHUTOFF_MIGRATED */
+    g_test_message("old QEMU %s when the domain starts again",
+                   processes_naming(fx->root_a) ? "still there" : "gone");
+    g_assert_true(fx->src->ops->create(fx->src, &dom, 0, &err));
+    g_assert_no_error(err);
+    after = test_processes_naming(fx->root_a);
+    g_assert_cmpuint(after->len, ==, 1);
+    g_assert_cmpint(g_array_index(after, pid_t, 0), !=, g_array_index(before, pid_t, 0));
+    g_assert_true(g_file_test(status, G_FILE_TEST_EXISTS));
+    g_assert_true(g_file_test(process, G_FILE_TEST_EXISTS));
+    /* the new QEMU answers on its monitor: suspend and resume */
+    g_assert_true(fx->src->ops->suspend(fx->src, &dom, &err));
+    g_assert_no_error(err);
+    g_assert_true(fx->src->ops->resume(fx->src, &dom, &err));
+    g_assert_no_error(err);
+    g_assert_true(fx->src->ops->destroy(fx->src, &dom, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
+/* ---------------------------------------------------------------- ports */
+
+/* 127.0.0.1:port listened on by this process (fd returned). */
+static int listen_on(int port)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), ==, 0);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 1) < 0)
+        g_error("cannot listen on 127.0.0.1:%d: %s", port, g_strerror(errno));
+    return fd;
+}
+
+static int uri_port(const char *uri)
+{
+    g_assert_true(g_str_has_prefix(uri, "tcp:127.0.0.1:"));
+    return atoi(uri + strlen("tcp:127.0.0.1:"));
+}
+
+/* Prepare3 with the XML Begin3 gave (its serial file moved to root). */
+typedef struct {
+    DriverConn *conn;
+    TypedParams *params;
+    GBytes *c1;
+    GBytes *c2;
+    char *uri;
+    GError *err;
+} PrepareRun;
+
+static gpointer prepare_thread(gpointer data)
+{
+    PrepareRun *run = data;
+
+    run->conn->ops->migrate_prepare3(run->conn, run->params, run->c1, MIGRATION_LIVE, &run->c2,
+                                     &run->uri, &run->err);
+    return NULL;
+}
+
+static void prepare_run_clear(PrepareRun *run)
+{
+    typed_params_free(run->params);
+    g_clear_pointer(&run->c2, g_bytes_unref);
+    g_clear_pointer(&run->uri, g_free);
+    g_clear_error(&run->err);
+}
+
+/* Perform3 to uri, Finish3 on dst, Confirm3: the rest of a migration. */
+static void finish_by_hand(Fixture *fx, const DriverDomain *dom, DriverConn *dst,
+                           const TypedParams *params, GBytes *c2, const char *uri,
+                           DriverDomain *arrived)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(TypedParams) sparams = typed_params_copy(params);
+    g_autoptr(TypedParams) fparams = typed_params_copy(params);
+    g_autoptr(GBytes) c3 = NULL, c4 = NULL;
+
+    typed_params_add_string(sparams, MIGRATION_PARAM_URI, uri, NULL);
+    g_assert_true(
+        fx->src->ops->migrate_perform3(fx->src, dom, NULL, sparams, c2, MIGRATION_LIVE, &c3, &err));
+    g_assert_no_error(err);
+    typed_params_add_string(fparams, MIGRATION_PARAM_DEST_NAME, "mig1", NULL);
+    g_assert_true(
+        dst->ops->migrate_finish3(dst, fparams, c3, MIGRATION_LIVE, FALSE, arrived, &c4, &err));
+    g_assert_no_error(err);
+    g_assert_true(
+        fx->src->ops->migrate_confirm3(fx->src, dom, NULL, c4, MIGRATION_LIVE, FALSE, &err));
+    g_assert_no_error(err);
+}
+
+/* Another process listens on the first port of the destination's range
+ * (taken after any check a daemon could make): QEMU's bind fails there,
+ * Prepare3 moves on to the next port, and the migration goes through. */
+static void test_port_taken(Fixture *fx, gconstpointer data)
+{
+    const FixtureOpts *opts = data;
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL;
+    g_autoptr(TypedParams) dparams = NULL;
+    g_autoptr(GBytes) c1 = NULL, c2 = NULL;
+    g_autofree char *xml = NULL, *uri = NULL;
+    int fd, port;
+
+    if (!have_guest(fx))
+        return;
+    start_guest(fx, &dom, FALSE);
+    fd = listen_on(opts->port_min);
+    params = mig_params(fx, &dom);
+    g_assert_true(
+        fx->src->ops->migrate_begin3(fx->src, &dom, params, MIGRATION_LIVE, &c1, &xml, &err));
+    g_assert_no_error(err);
+    dparams = typed_params_copy(params);
+    typed_params_remove(dparams, MIGRATION_PARAM_DEST_XML);
+    typed_params_add_string(dparams, MIGRATION_PARAM_DEST_XML, xml, NULL);
+    g_assert_true(
+        fx->dst->ops->migrate_prepare3(fx->dst, dparams, c1, MIGRATION_LIVE, &c2, &uri, &err));
+    g_assert_no_error(err);
+    port = uri_port(uri);
+    g_assert_cmpint(port, >, opts->port_min);
+    g_assert_cmpint(port, <=, opts->port_max);
+    finish_by_hand(fx, &dom, fx->dst, params, c2, uri, &arrived);
+    close(fd);
+    g_assert_cmpint(state_of(fx->dst, &arrived), ==, DRIVER_STATE_RUNNING);
+    check_guest_moved(fx);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
+/* Two daemons on one host, one port range, two Prepare3 at once (the
+ * same guest offered to B and to a third host C): neither knows the
+ * other's choice, both start with the first port; each gets a port of
+ * its own, and the migration to C goes through while B's is cancelled. */
+static void test_port_concurrent(Fixture *fx, gconstpointer data)
+{
+    const FixtureOpts *opts = data;
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) none = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL;
+    g_autoptr(GBytes) c1 = NULL, c4 = NULL;
+    g_autofree char *xml = NULL;
+    /* under B's root: the fixture's abort handler and teardown see its
+     * QEMUs */
+    g_autofree char *root_c = g_build_filename(fx->root_b, "hostC", NULL);
+    g_autofree char *serial_b = serial_path(fx->root_b);
+    g_autofree char *serial_c = serial_path(root_c);
+    PrepareRun runs[2] = { { fx->dst }, { NULL } };
+    QemuDriver *c;
+    GThread *threads[2];
+    int ports[2];
+
+    if (!have_guest(fx))
+        return;
+    g_assert_cmpint(g_mkdir(root_c, 0700), ==, 0);
+    c = open_driver(root_c, "cccccccc-0000-4000-8000-00000000000c", "hostC", fx->kvm, NULL, opts);
+    runs[1].conn = qemu_driver_conn_open(c, 7, "qemu:///system");
+    start_guest(fx, &dom, FALSE);
+    params = mig_params(fx, &dom);
+    g_assert_true(
+        fx->src->ops->migrate_begin3(fx->src, &dom, params, MIGRATION_LIVE, &c1, &xml, &err));
+    g_assert_no_error(err);
+    for (guint i = 0; i < 2; i++) {
+        g_autoptr(GString) x = g_string_new(xml);
+
+        /* mig_params' destination_xml: the serial file under B's root */
+        g_assert_nonnull(strstr(xml, serial_b));
+        runs[i].params = typed_params_copy(params);
+        runs[i].c1 = c1;
+        typed_params_remove(runs[i].params, MIGRATION_PARAM_DEST_XML);
+        if (i)
+            g_string_replace(x, serial_b, serial_c, 0);
+        typed_params_add_string(runs[i].params, MIGRATION_PARAM_DEST_XML, x->str, NULL);
+    }
+    for (guint i = 0; i < 2; i++)
+        threads[i] = g_thread_new("prepare", prepare_thread, &runs[i]);
+    for (guint i = 0; i < 2; i++) {
+        g_thread_join(threads[i]);
+        g_assert_no_error(runs[i].err);
+        ports[i] = uri_port(runs[i].uri);
+        g_assert_cmpint(ports[i], >=, opts->port_min);
+        g_assert_cmpint(ports[i], <=, opts->port_max);
+    }
+    g_assert_cmpint(ports[0], !=, ports[1]);
+
+    /* the guest goes to C; B's incoming guest is cancelled */
+    finish_by_hand(fx, &dom, runs[1].conn, runs[1].params, runs[1].c2, runs[1].uri, &arrived);
+    typed_params_add_string(runs[0].params, MIGRATION_PARAM_DEST_NAME, "mig1", NULL);
+    g_assert_false(fx->dst->ops->migrate_finish3(fx->dst, runs[0].params, NULL, MIGRATION_LIVE,
+                                                 TRUE, &none, &c4, &err));
+    g_clear_error(&err);
+    g_assert_false(domain_exists(fx->dst, "mig1"));
+    g_assert_cmpint(state_of(runs[1].conn, &arrived), ==, DRIVER_STATE_RUNNING);
+    {
+        guint tick = 0, checks = 0;
+
+        wait_serial(serial_c, 0, 0, &tick, &checks);
+        wait_serial(serial_c, tick, checks, NULL, NULL);
+    }
+    g_assert_true(runs[1].conn->ops->destroy(runs[1].conn, &arrived, 0, &err));
+    g_assert_no_error(err);
+    for (guint i = 0; i < 2; i++)
+        prepare_run_clear(&runs[i]);
+    driver_conn_unref(runs[1].conn);
+    qemu_driver_close(c);
+}
+
 int main(int argc, char **argv)
 {
     static const FixtureOpts same_host = { .same_host = TRUE };
@@ -669,12 +946,15 @@ int main(int argc, char **argv)
     /* a range of its own, so that the port says where it came from */
     static FixtureOpts conf_host = { .mig_address = "0.0.0.0", .mig_host = "127.0.0.1" };
     static FixtureOpts conf_address = { .mig_address = "127.0.0.1" };
+    static FixtureOpts ports = { 0 };
     int port = 0;
 
     close(listen_any(&port));
     port = port > 65000 ? port - 500 : port;
     conf_host.port_min = conf_address.port_min = port;
     conf_host.port_max = conf_address.port_max = port + 20;
+    ports.port_min = port + 30;
+    ports.port_max = port + 37;
     migration_test_init(&argc, &argv);
 #define ADD(path, fn, opts) \
     g_test_add("/migration/" path, Fixture, opts, fixture_setup, fn, fixture_teardown)
@@ -694,6 +974,9 @@ int main(int argc, char **argv)
     ADD("lockd", test_lockd, &lockd);
     ADD("conf/migration-host", test_conf_addr, &conf_host);
     ADD("conf/migration-address", test_conf_addr, &conf_address);
+    ADD("start-again", test_start_again, NULL);
+    ADD("ports/taken", test_port_taken, &ports);
+    ADD("ports/concurrent-prepare", test_port_concurrent, &ports);
     ADD("transport/fd", test_transport, &plain);
     ADD("transport/multifd", test_transport, &parallel);
     ADD("options/parallel", test_options, &parallel);

@@ -163,7 +163,22 @@ static void test_domain(Fixture *fx, gconstpointer data)
     g_test_message("finish3 without a migration: %s", err->message);
     g_assert_false(ferry_error_is(err, FERRY_ERR_RPC));
     g_clear_error(&err);
-    g_assert_null(conn->ops->migrate_prepare_tunnel3);
+    /* PREPARE_TUNNEL3_PARAMS: without a cookie there is nothing to
+     * prepare; the server's error comes back (not an RPC one), the stream
+     * stays closed and the connection serves on. */
+    {
+        g_autoptr(DriverStream) stream = driver_stream_new();
+        g_autoptr(GBytes) tcookie = NULL;
+
+        g_assert_nonnull(conn->ops->migrate_prepare_tunnel3);
+        g_assert_false(
+            conn->ops->migrate_prepare_tunnel3(conn, stream, NULL, NULL, 1 | 4, &tcookie, &err));
+        g_test_message("prepare_tunnel3 without a cookie: %s", err->message);
+        g_assert_false(ferry_error_is(err, FERRY_ERR_RPC));
+        g_assert_false(driver_stream_is_open(stream));
+        g_assert_null(tcookie);
+        g_clear_error(&err);
+    }
 
     /* undefine with flags goes as UNDEFINE_FLAGS. */
     g_assert_true(conn->ops->undefine(conn, &dom, 0, &err));

@@ -9,7 +9,9 @@
  *
  * As virsh does it: the options are checked before anything is touched,
  * the migration (ferry_domain_migrate3: this client drives the five phases
- * over its connections to both hosts) runs on a thread of its own, and this
+ * over its connections to both hosts; with --p2p,
+ * ferry_domain_migrate_to_uri3: the source's daemon drives them and this
+ * client connects to the source only) runs on a thread of its own, and this
  * thread watches it every 50 ms: it draws the progress bar (--verbose),
  * carries out --timeout (suspend the guest, or switch to post-copy) and
  * turns Ctrl-C into ferry_domain_abort_job.  The summary line after the bar
@@ -114,6 +116,8 @@ static const struct {
     { "abort-on-error", FERRY_MIGRATE_ABORT_ON_ERROR },
     { "postcopy", FERRY_MIGRATE_POSTCOPY },
     { "parallel", FERRY_MIGRATE_PARALLEL },
+    { "p2p", FERRY_MIGRATE_PEER2PEER },
+    { "tunnelled", FERRY_MIGRATE_TUNNELLED },
 };
 
 /* The string options and their parameters; with file set, the option
@@ -137,6 +141,7 @@ static gboolean migrate_check_combinations(const ShellArgs *args)
            check_exclusive(args, "timeout-suspend", "timeout-postcopy") &&
            check_exclusive(args, "offline", "postcopy") &&
            check_exclusive(args, "offline", "suspend") &&
+           check_requires(args, "tunnelled", "p2p") &&
            check_requires(args, "timeout-suspend", "timeout") &&
            check_requires(args, "timeout-postcopy", "timeout") &&
            check_requires(args, "timeout-postcopy", "postcopy") &&
@@ -247,13 +252,14 @@ static void on_sigint(int sig)
 
 typedef struct {
     FerryDomain *dom;
-    FerryConnect *dconn;
+    FerryConnect *dconn; /* NULL: peer-to-peer */
     const MigrateRequest *req;
     GMutex lock;
     GCond cond;
     gboolean done;
     /* the outcome */
-    FerryDomain *ddom;
+    gboolean ok;
+    FerryDomain *ddom; /* NULL after a peer-to-peer migration */
     int error_code;
     char *error_message;
 } MigrateRun;
@@ -262,18 +268,26 @@ static gpointer migrate_thread(gpointer data)
 {
     MigrateRun *run = data;
     sigset_t block;
-    FerryDomain *ddom;
+    FerryDomain *ddom = NULL;
+    gboolean ok;
 
     /* Ctrl-C goes to the watching thread, as with virsh. */
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, NULL);
 
-    ddom = ferry_domain_migrate3(run->dom, run->dconn, run->req->params, run->req->nparams,
-                                 run->req->flags);
+    if (run->dconn) {
+        ddom = ferry_domain_migrate3(run->dom, run->dconn, run->req->params, run->req->nparams,
+                                     run->req->flags);
+        ok = ddom != NULL;
+    } else {
+        ok = ferry_domain_migrate_to_uri3(run->dom, run->req->desturi, run->req->params,
+                                          run->req->nparams, run->req->flags) == 0;
+    }
     g_mutex_lock(&run->lock);
     run->ddom = ddom;
-    if (!ddom) {
+    run->ok = ok;
+    if (!ok) {
         const FerryError *err = ferry_get_last_error();
 
         run->error_code = err ? (int)err->code : FERRY_ERROR_INTERNAL;
@@ -505,7 +519,7 @@ static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
     MigrateRun run = { 0 };
     MigrateWatch watch = { 0 };
     struct sigaction sa = { 0 }, old_sa;
-    FerryConnect *dconn;
+    FerryConnect *dconn = NULL;
     FerryDomain *dom;
     GThread *thread;
     gint64 started;
@@ -515,7 +529,8 @@ static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
         return FALSE;
     if (!(dom = shell_domain(sh, args)))
         return FALSE;
-    if (!(dconn = ferry_connect_open(req.desturi, 0))) {
+    /* peer-to-peer: the source's daemon connects to the destination */
+    if (!(req.flags & FERRY_MIGRATE_PEER2PEER) && !(dconn = ferry_connect_open(req.desturi, 0))) {
         shell_error_cause("failed to connect to the destination '%s'", req.desturi);
         ferry_domain_free(dom);
         return FALSE;
@@ -538,7 +553,7 @@ static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
     g_thread_join(thread);
     sigaction(SIGINT, &old_sa, NULL);
 
-    ok = run.ddom != NULL;
+    ok = run.ok;
     if (ok) {
         if (req.verbose) {
             watch.drawn = FALSE; /* the last one, always */
@@ -564,7 +579,8 @@ static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
     g_cond_clear(&run.cond);
     g_mutex_clear(&run.lock);
     ferry_domain_free(dom);
-    ferry_connect_close(dconn);
+    if (dconn)
+        ferry_connect_close(dconn);
     return ok;
 }
 
@@ -613,6 +629,10 @@ static const ShellOpt migrate_opts[] = {
     { "timeout-postcopy", SHELL_OPT_BOOL, FALSE, "at the timeout, switch to post-copy" },
     { "verbose", SHELL_OPT_BOOL, FALSE, "show the progress, and a summary at the end" },
     { "abort-on-error", SHELL_OPT_BOOL, FALSE, "cancel the migration on soft (I/O) errors" },
+    { "p2p", SHELL_OPT_BOOL, FALSE,
+      "peer-to-peer: the source's daemon connects to the destination and drives the migration" },
+    { "tunnelled", SHELL_OPT_BOOL, FALSE,
+      "carry the migration's data over the daemons' connection (needs --p2p; not yet)" },
     { NULL },
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrate_opts) <= SHELL_MAX_OPTS);
@@ -625,7 +645,8 @@ static const ShellOpt domain_opt[] = {
 const ShellCmd shell_migrate_cmds[] = {
     { "migrate", "migrate a domain to another host",
       "Move a domain to the host of <desturi>; --live keeps it running meanwhile.  --verbose "
-      "shows the progress and a summary; Ctrl-C cancels the migration.",
+      "shows the progress and a summary; Ctrl-C cancels the migration.  With --p2p the source's "
+      "daemon connects to <desturi> itself and the migration goes on if this shell goes away.",
       migrate_opts, cmd_migrate },
     { "migrate-postcopy", "switch a running migration to post-copy",
       "Switch the running migration of a domain to post-copy: the guest runs on the "

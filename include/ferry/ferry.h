@@ -352,8 +352,8 @@ int ferry_domain_migrate_get_max_downtime(FerryDomain *dom, unsigned long long *
 /* virDomainMigrateFlags, number for number. */
 typedef enum {
     FERRY_MIGRATE_LIVE = 1 << 0, /* the guest runs while its memory moves */
-    FERRY_MIGRATE_PEER2PEER = 1 << 1, /* the source daemon drives (not yet) */
-    FERRY_MIGRATE_TUNNELLED = 1 << 2, /* data over the RPC link (needs PEER2PEER) */
+    FERRY_MIGRATE_PEER2PEER = 1 << 1, /* the source daemon drives */
+    FERRY_MIGRATE_TUNNELLED = 1 << 2, /* data over the RPC link (needs PEER2PEER; not yet) */
     FERRY_MIGRATE_PERSIST_DEST = 1 << 3, /* define it on the destination */
     FERRY_MIGRATE_UNDEFINE_SOURCE = 1 << 4, /* undefine it on the source */
     FERRY_MIGRATE_PAUSED = 1 << 5, /* leave it paused on the destination */
@@ -415,7 +415,10 @@ int ferry_typed_params_add_string(FerryTypedParameter **params, int *nparams, in
  * Perform, Finish, Confirm) over the two connections and unwinds it after
  * a failure, so that exactly one copy of the guest runs.  params are the
  * FERRY_MIGRATE_PARAM_* above (NULL/0 for none), flags FERRY_MIGRATE_*.
- * FERRY_MIGRATE_PEER2PEER (the source daemon drives) is not supported yet.
+ * With FERRY_MIGRATE_PEER2PEER the source's daemon runs the sequence
+ * itself, to dconn's URI (ferry_connect_get_uri), as
+ * ferry_domain_migrate_to_uri3 does; dconn then only finds the domain
+ * that arrived.
  *
  * Returns the domain on the destination (a new object of dconn; free it
  * with ferry_domain_free), or NULL with the first error of the sequence as
@@ -428,6 +431,22 @@ int ferry_typed_params_add_string(FerryTypedParameter **params, int *nparams, in
  * ferry_domain_migrate_start_post_copy. */
 FerryDomain *ferry_domain_migrate3(FerryDomain *dom, FerryConnect *dconn,
                                    FerryTypedParameter *params, int nparams, unsigned int flags);
+
+/* Migrates dom to the host dconnuri names (virDomainMigrateToURI3).  With
+ * FERRY_MIGRATE_PEER2PEER ("peer-to-peer", `ferry migrate --p2p`) this is
+ * one call to the source's daemon, which connects to the destination
+ * itself (as its own client: its TLS certificate, its keepalive) and runs
+ * the whole sequence; the migration then belongs to that daemon: it goes
+ * on to its end if the caller goes away, ferry_domain_get_job_stats on
+ * dom shows its progress and ferry_domain_abort_job cancels it.  If the
+ * source loses the destination meanwhile, the migration is cancelled and
+ * the guest runs on at the source.  FERRY_MIGRATE_TUNNELLED (needs
+ * PEER2PEER) is refused by today's ferryd.  Without PEER2PEER this library
+ * opens dconnuri itself and runs ferry_domain_migrate3.
+ *
+ * Returns 0, or -1 with the migration's first error as the last error. */
+int ferry_domain_migrate_to_uri3(FerryDomain *dom, const char *dconnuri,
+                                 FerryTypedParameter *params, int nparams, unsigned int flags);
 
 /* Switches the running migration of dom (started with
  * FERRY_MIGRATE_POSTCOPY) to post-copy: the guest runs on the destination

@@ -313,6 +313,18 @@ void domain_job_end_async(DomainObj *obj, DomainJobStatus status)
     g_cond_broadcast(&obj->job_cond);
 }
 
+void domain_job_set_completed_stats(DomainObj *obj, gint64 started_ms, gint64 elapsed_ms,
+                                    const DomainJobProgress *progress)
+{
+    DomainJobObj *j = &obj->job;
+
+    if (!j->have_completed)
+        return;
+    j->completed.started_ms = started_ms;
+    j->completed.elapsed_ms = elapsed_ms;
+    j->completed.progress = *progress;
+}
+
 gboolean domain_job_begin_nested(DomainObj *obj, DomainAsyncJob async_job, GError **error)
 {
     DomainJobObj *j = &obj->job;

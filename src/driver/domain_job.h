@@ -254,6 +254,14 @@ DomainJob domain_job_get_active(DomainObj *obj);
 void domain_job_restore_async(DomainObj *obj, DomainAsyncJob job, DomainMigrationPhase phase,
                               unsigned long long flags);
 
+/* The last ended async job's figures, as measured elsewhere (a migration's
+ * destination keeps the source's statistics: Finish3 has them from cookie
+ * 3): started (wall clock, ms since the epoch), elapsed and progress
+ * replace the completed job's; type, status and flags stay.  Nothing when
+ * no async job ended yet. */
+void domain_job_set_completed_stats(DomainObj *obj, gint64 started_ms, gint64 elapsed_ms,
+                                    const DomainJobProgress *progress);
+
 /* Progress of the async job (its owner stores what query-migrate said). */
 void domain_job_update_progress(DomainObj *obj, const DomainJobProgress *progress);
 /* The running async job's info (status NONE when there is none), or with

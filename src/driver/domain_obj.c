@@ -195,7 +195,8 @@ void domain_obj_set_private(DomainObj *obj, gpointer priv, GDestroyNotify priv_f
 
 /* ---------------------------------------------------------------- files */
 
-static gboolean write_all_and_sync(int fd, const char *path, const char *text, GError **error)
+static gboolean write_all_and_sync(int fd, const char *path, const char *text, gboolean durable,
+                                   GError **error)
 {
     size_t len = strlen(text);
 
@@ -211,17 +212,21 @@ static gboolean write_all_and_sync(int fd, const char *path, const char *text, G
         text += n;
         len -= (size_t)n;
     }
-    if (fsync(fd) < 0) {
+    if (durable && fsync(fd) < 0) {
         ferry_fail_errno(error, errno, "cannot sync '%s'", path);
         return FALSE;
     }
     return TRUE;
 }
 
-/* DIR/NAME written atomically: a hidden temp file in DIR, fsync, rename,
- * fsync of DIR.  A crash leaves the old file or the new one, never half. */
+/* DIR/NAME written atomically: a hidden temp file in DIR, rename.  A
+ * crash of the writer leaves the old file or the new one, never half.
+ * durable: also fsync the file before the rename and DIR after it, so
+ * that a crash of the host keeps the new one (definitions); without it a
+ * host crash may lose the change (status files, which describe QEMUs that
+ * die with the host: they only need to survive the daemon). */
 static gboolean write_file_atomic(const char *dir, const char *name, const char *text,
-                                  GError **error)
+                                  gboolean durable, GError **error)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
     g_autofree char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, name);
@@ -235,7 +240,7 @@ static gboolean write_file_atomic(const char *dir, const char *name, const char 
         ferry_fail_errno(error, errno, "cannot create a temporary file in '%s'", dir);
         return FALSE;
     }
-    if (!write_all_and_sync(fd, tmp, text, error)) {
+    if (!write_all_and_sync(fd, tmp, text, durable, error)) {
         g_unlink(tmp);
         return FALSE;
     }
@@ -249,6 +254,8 @@ static gboolean write_file_atomic(const char *dir, const char *name, const char 
         g_unlink(tmp);
         return FALSE;
     }
+    if (!durable)
+        return TRUE;
     g_auto(FerryFd) dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0 || (fsync(dirfd) < 0 && errno != EINVAL)) {
         ferry_fail_errno(error, errno, "cannot sync directory '%s'", dir);
@@ -287,7 +294,7 @@ gboolean domain_obj_save_config(DomainObj *obj, const char *config_dir, GError *
         domain_def_format(def, DOMAIN_FORMAT_SECURE | DOMAIN_FORMAT_MIGRATABLE, error);
     if (!xml)
         return FALSE;
-    if (!write_file_atomic(config_dir, file, xml, error))
+    if (!write_file_atomic(config_dir, file, xml, TRUE, error))
         return FALSE;
     FLOG_DEBUG("domain '%s': saved definition in '%s'", obj->def->name, config_dir);
     return TRUE;
@@ -328,7 +335,13 @@ gboolean domain_obj_save_status(DomainObj *obj, const char *state_dir, GError **
     g_autofree char *xml = domain_status_format(&status, error);
     if (!xml)
         return FALSE;
-    return write_file_atomic(state_dir, file, xml, error);
+    return write_file_atomic(state_dir, file, xml, FALSE, error);
+}
+
+gboolean domain_state_file_write(const char *dir, const char *name, const char *text,
+                                 GError **error)
+{
+    return write_file_atomic(dir, name, text, FALSE, error);
 }
 
 gboolean domain_obj_delete_status(DomainObj *obj, const char *state_dir, GError **error)

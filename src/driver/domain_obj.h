@@ -31,7 +31,12 @@
  *                        is logged and skipped).
  *   STATE_DIR/NAME.xml   status (<domstatus>) of each running domain, written
  *                        on every state change by domain_obj_save_status(),
- *                        loaded at startup to reconnect to QEMU.
+ *                        loaded at startup to reconnect to QEMU.  Written
+ *                        atomically (temp file, rename) but not synced:
+ *                        it must survive a crash of the daemon (the page
+ *                        cache does), not one of the host, which takes
+ *                        the QEMUs it describes with it (/run is a tmpfs
+ *                        there anyway).
  */
 #pragma once
 
@@ -131,6 +136,10 @@ gboolean domain_obj_delete_config(DomainObj *obj, const char *config_dir, GError
  * job, phase and flags, the live definition) to STATE_DIR/NAME.xml
  * atomically.  Call on every state and phase change. */
 gboolean domain_obj_save_status(DomainObj *obj, const char *state_dir, GError **error);
+/* DIR/NAME replaced atomically as the status is (for the driver's other
+ * files about running QEMUs); creates DIR. */
+gboolean domain_state_file_write(const char *dir, const char *name, const char *text,
+                                 GError **error);
 /* Removes STATE_DIR/NAME.xml (absent is fine); when the domain stopped. */
 gboolean domain_obj_delete_status(DomainObj *obj, const char *state_dir, GError **error);
 

@@ -29,6 +29,7 @@
 
 #include <glib.h>
 
+#include "util/error.h"
 #include "util/typedparams.h"
 #include "util/uuid.h"
 
@@ -131,8 +132,8 @@ typedef enum {
     DRIVER_FEATURE_NETWORK_UPDATE_HAS_CORRECT_ORDER = 16,
 } DriverFeature;
 
-/* A stream (tunnelled migration): bytes one way, with flow control.  The
- * remote driver backs it with an RPC stream, the local driver with fds. */
+/* A stream (tunnelled migration): bytes one way, with flow control; see
+ * "Streams" at the end of this file. */
 typedef struct _DriverStream DriverStream;
 
 /* Domain events a connection can subscribe to (virDomainEventID). */
@@ -230,6 +231,14 @@ struct _DriverOps {
     gboolean (*migrate_prepare3)(DriverConn *conn, const TypedParams *params, GBytes *cookie_in,
                                  unsigned int flags, GBytes **cookie_out, char **uri_out,
                                  GError **error);
+    /* Prepare3 of a tunnelled migration: the migration data travels in
+     * stream, from the source (the caller) to the destination (conn).  The
+     * remote driver opens stream (driver_stream_new()'s, not yet open) on
+     * its connection, and on success the caller sends the data into it and
+     * ends it with driver_stream_finish().  The local driver, the
+     * destination itself, gets it open (ferryd's dispatch opened it on the
+     * client's connection), keeps a reference and reads the data from it
+     * into the incoming QEMU until the end. */
     gboolean (*migrate_prepare_tunnel3)(DriverConn *conn, DriverStream *stream,
                                         const TypedParams *params, GBytes *cookie_in,
                                         unsigned int flags, GBytes **cookie_out, GError **error);
@@ -272,3 +281,157 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DriverConn, driver_conn_unref)
 gboolean driver_no_support(DriverConn *conn, const char *op, GError **error);
 
 void driver_domain_array_free(GArray *domains);
+
+/* ---------------------------------------------------------------- streams
+ *
+ * A DriverStream carries bytes one way, from a sender to a receiver, with
+ * flow control: the receiving end queues at most a window, and a sender
+ * waits for room, so a slow reader backs up the writer (and whatever feeds
+ * it: a source QEMU writing into a socketpair blocks).
+ *
+ * driver_stream_new() makes an empty stream; a backend opens it once with
+ * driver_stream_open() (its ops and its own data): the remote driver's
+ * migrate_prepare_tunnel3 over an RPC stream of its connection, ferryd's
+ * dispatch of PREPARE_TUNNEL3_PARAMS over the RPC stream of the client's
+ * call.  Calls on a stream that is not open fail.
+ *
+ * Copies.  send_from_fd reads from fd straight into the message that goes
+ * out (one chunk, at most the wire's legacy payload size, 262120 bytes);
+ * recv_to_fd writes a received message's payload straight to fd.  So a
+ * relay (a thread of its own per tunnel, never the I/O thread or a worker)
+ * moves fd -> stream or stream -> fd with one copy into and one out of
+ * user space, as a plain socket would.
+ *
+ * Ending.  The sender calls driver_stream_finish() after its last byte; it
+ * returns once the receiver has seen the end and called
+ * driver_stream_finish() too (the data is where it goes).  Either side may
+ * driver_stream_abort() at any time (any thread): what waits on the stream
+ * on either side fails with the reason.  Dropping the last reference to an
+ * open stream that has not ended aborts it.
+ *
+ * The blocking calls (all but abort) run on a relay or worker thread,
+ * never on the I/O thread.
+ */
+typedef struct {
+    /* Sends len bytes (cut into chunks), waiting for room. */
+    gboolean (*send)(gpointer impl, const void *data, size_t len, GError **error);
+    /* Waits for room, then reads what fd has (blocking until at least a
+     * byte, then no longer than fd has data ready; at most one chunk) into
+     * a message and sends it: bytes sent, 0 at fd's EOF (nothing sent), -1
+     * on error.  fd may be blocking or not. */
+    gssize (*send_from_fd)(gpointer impl, int fd, GError **error);
+    /* Waits (timeout_ms, -1: no limit) for data: bytes copied into buf, 0 at
+     * the end of the sender's data, -1 on error (abort, lost connection,
+     * FERRY_ERR_OPERATION_TIMEOUT). */
+    gssize (*recv)(gpointer impl, void *buf, size_t len, int timeout_ms, GError **error);
+    /* The same, writing the next received chunk whole to fd: bytes written,
+     * 0 at the end, -1 on error (a failed write: FERRY_ERR_SYSTEM, and that
+     * chunk is lost).  fd may be blocking or not. */
+    gssize (*recv_to_fd)(gpointer impl, int fd, int timeout_ms, GError **error);
+    gboolean (*finish)(gpointer impl, GError **error);
+    /* reason NULL: "stream aborted". */
+    void (*abort)(gpointer impl, const GError *reason);
+    /* The last reference went (abort first if the stream has not ended). */
+    void (*free)(gpointer impl);
+} DriverStreamOps;
+
+struct _DriverStream {
+    gint refs;
+    const DriverStreamOps *ops; /* NULL until open; set once */
+    gpointer impl;
+};
+
+static inline DriverStream *driver_stream_new(void)
+{
+    DriverStream *st = g_new0(DriverStream, 1);
+
+    st->refs = 1;
+    return st;
+}
+
+static inline DriverStream *driver_stream_ref(DriverStream *st)
+{
+    g_atomic_int_inc(&st->refs);
+    return st;
+}
+
+static inline void driver_stream_unref(DriverStream *st)
+{
+    if (!st || !g_atomic_int_dec_and_test(&st->refs))
+        return;
+    if (st->ops)
+        st->ops->free(st->impl);
+    g_free(st);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DriverStream, driver_stream_unref)
+
+/* Opens st with a backend (impl is taken: ops->free releases it, also when
+ * opening fails because st is open already).  Before st is shared with
+ * another thread. */
+static inline gboolean driver_stream_open(DriverStream *st, const DriverStreamOps *ops,
+                                          gpointer impl, GError **error)
+{
+    if (st->ops) {
+        ops->free(impl);
+        ferry_error_set(error, FERRY_FROM_DRIVER, FERRY_ERR_OPERATION_INVALID,
+                        "the stream is open already");
+        return FALSE;
+    }
+    st->impl = impl;
+    st->ops = ops;
+    return TRUE;
+}
+
+static inline gboolean driver_stream_is_open(const DriverStream *st)
+{
+    return st->ops != NULL;
+}
+
+static inline gboolean driver_stream_check_open(const DriverStream *st, GError **error)
+{
+    if (st->ops)
+        return TRUE;
+    ferry_error_set(error, FERRY_FROM_DRIVER, FERRY_ERR_OPERATION_INVALID,
+                    "the stream is not open");
+    return FALSE;
+}
+
+static inline gboolean driver_stream_send(DriverStream *st, const void *data, size_t len,
+                                          GError **error)
+{
+    return driver_stream_check_open(st, error) && st->ops->send(st->impl, data, len, error);
+}
+
+static inline gssize driver_stream_send_from_fd(DriverStream *st, int fd, GError **error)
+{
+    if (!driver_stream_check_open(st, error))
+        return -1;
+    return st->ops->send_from_fd(st->impl, fd, error);
+}
+
+static inline gssize driver_stream_recv(DriverStream *st, void *buf, size_t len, int timeout_ms,
+                                        GError **error)
+{
+    if (!driver_stream_check_open(st, error))
+        return -1;
+    return st->ops->recv(st->impl, buf, len, timeout_ms, error);
+}
+
+static inline gssize driver_stream_recv_to_fd(DriverStream *st, int fd, int timeout_ms,
+                                              GError **error)
+{
+    if (!driver_stream_check_open(st, error))
+        return -1;
+    return st->ops->recv_to_fd(st->impl, fd, timeout_ms, error);
+}
+
+static inline gboolean driver_stream_finish(DriverStream *st, GError **error)
+{
+    return driver_stream_check_open(st, error) && st->ops->finish(st->impl, error);
+}
+
+static inline void driver_stream_abort(DriverStream *st, const GError *reason)
+{
+    if (st->ops)
+        st->ops->abort(st->impl, reason);
+}

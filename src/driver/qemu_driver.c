@@ -152,7 +152,7 @@ int qemu_driver_reserve_port(QemuDriver *drv, const char *addr, int min, int max
     g_mutex_lock(&drv->ports_lock);
     for (int port = min; port <= max && found < 0; port++) {
         if (!g_hash_table_contains(drv->ports, GINT_TO_POINTER(port)) &&
-            qemu_driver_port_free(addr, port))
+            (!addr || qemu_driver_port_free(addr, port)))
             found = port;
     }
     if (found >= 0)
@@ -195,6 +195,10 @@ static void qemu_driver_free(QemuDriver *drv)
     ferry_fd_close(&drv->lock_fd);
     g_hash_table_destroy(drv->ports);
     g_mutex_clear(&drv->ports_lock);
+    if (drv->retiring)
+        g_ptr_array_unref(drv->retiring);
+    g_mutex_clear(&drv->retire_lock);
+    g_cond_clear(&drv->retire_cond);
     g_free(drv->root);
     g_free(drv->config_dir);
     g_free(drv->lib_dir);
@@ -243,6 +247,21 @@ static gboolean qemu_driver_check_migration_config(QemuDriver *drv, GError **err
     return TRUE;
 }
 
+/* The caps probe's thread: the default binary's capabilities, in the
+ * cache (memory and disk) before anybody needs them. */
+static gpointer qemu_driver_caps_probe(gpointer data)
+{
+    QemuDriver *drv = data;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QemuCaps) caps = qemu_caps_get(drv->caps, drv->qemu_binary, &err);
+
+    if (!caps)
+        FLOG_WARN("probing '%s' in the background: %s", drv->qemu_binary, err->message);
+    else
+        FLOG_DEBUG("capabilities of '%s' ready", drv->qemu_binary);
+    return NULL;
+}
+
 QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error)
 {
     QemuDriver *drv = g_new0(QemuDriver, 1);
@@ -256,6 +275,9 @@ QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error)
     drv->ports = g_hash_table_new(g_direct_hash, g_direct_equal);
     g_mutex_init(&drv->tune_lock);
     drv->tune = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_mutex_init(&drv->retire_lock);
+    g_cond_init(&drv->retire_cond);
+    drv->retiring = g_ptr_array_new_with_free_func((GDestroyNotify)qemu_process_unref);
     drv->root = g_strdup(cfg->root);
     drv->config_dir = qemu_driver_path(cfg->root, "/etc/ferry/qemu");
     drv->lib_dir = qemu_driver_path(cfg->root, "/var/lib/ferry/qemu");
@@ -349,6 +371,8 @@ QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error)
         qemu_driver_free(drv);
         return NULL;
     }
+    if (cfg->probe_in_background)
+        drv->caps_probe = g_thread_new("qemu-caps-probe", qemu_driver_caps_probe, drv);
     if (n > 0)
         domain_list_foreach(drv->domains, qemu_driver_reconnect_one, drv);
     FLOG_INFO("QEMU driver open on '%s': %u domain(s), %u running", drv->root ? drv->root : "/",
@@ -397,12 +421,17 @@ void qemu_driver_close(QemuDriver *drv)
 {
     if (!drv)
         return;
+    /* a probe still running ends within its own time bound */
+    if (drv->caps_probe)
+        g_thread_join(g_steal_pointer(&drv->caps_probe));
     if (drv->domains) {
         g_autoptr(GPtrArray) objs = domain_list_snapshot(drv->domains);
 
         for (guint i = 0; i < objs->len; i++)
             qemu_driver_close_one(drv, g_ptr_array_index(objs, i));
     }
+    /* QEMUs that were ending in the background are gone when we return */
+    qemu_process_retire_flush(drv);
     /* No monitor or watch is left to queue events: finish the queued ones
      * (they find no process and do nothing). */
     if (drv->events)

@@ -100,11 +100,16 @@ typedef struct {
     int migration_port_max;
     const char *migration_address;
     const char *migration_host;
+    /* Probe the default QEMU binary's capabilities (or load them from the
+     * cache) on a thread of its own as the driver opens, so that the first
+     * start, the first incoming migration above all, does not wait for
+     * it; close waits for the probe.  On in QEMU_DRIVER_CONFIG_INIT. */
+    gboolean probe_in_background;
 } QemuDriverConfig;
 
 #define QEMU_DRIVER_CONFIG_INIT \
     { \
-        .accel = QEMU_DRIVER_ACCEL_AUTO \
+        .accel = QEMU_DRIVER_ACCEL_AUTO, .probe_in_background = TRUE \
     }
 #define QEMU_DRIVER_START_TIMEOUT_MS 30000
 /* libvirt's default range for incoming migrations. */

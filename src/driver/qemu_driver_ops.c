@@ -132,9 +132,10 @@ static gboolean qops_supports_feature(DriverConn *conn, int feature, gboolean *s
     case DRIVER_FEATURE_MIGRATION_PARAMS:
     case DRIVER_FEATURE_MIGRATE_CHANGE_PROTECTION:
     case DRIVER_FEATURE_MIGRATION_OFFLINE:
+    case DRIVER_FEATURE_MIGRATION_P2P:
         /* Announced only once src/migration installed its phases:
          * announcing them early would make clients pick a protocol that
-         * fails halfway.  P2P comes with p2p.c. */
+         * fails halfway. */
         *supported = qemu_driver_get_migration_ops() != NULL;
         break;
     default:
@@ -557,6 +558,22 @@ static gboolean qops_migrate_prepare3(DriverConn *conn, const TypedParams *param
                                 error);
 }
 
+static gboolean qops_migrate_prepare_tunnel3(DriverConn *conn, DriverStream *stream,
+                                             const TypedParams *params, GBytes *cookie_in,
+                                             unsigned int flags, GBytes **cookie_out,
+                                             GError **error)
+{
+    QemuConn *qc = (QemuConn *)conn;
+    const QemuMigrationOps *ops = qops_migration(conn, "migrate_prepare_tunnel3", error);
+
+    if (!ops)
+        return FALSE;
+    if (!ops->prepare_tunnel3)
+        return driver_no_support(conn, "tunnelled migration", error);
+    return ops->prepare_tunnel3(qc->drv, qc->conn_id, stream, params, cookie_in, flags, cookie_out,
+                                error);
+}
+
 static gboolean qops_migrate_perform3(DriverConn *conn, const DriverDomain *dom,
                                       const char *dconnuri, const TypedParams *params,
                                       GBytes *cookie_in, unsigned int flags, GBytes **cookie_out,
@@ -764,6 +781,7 @@ const DriverOps qemu_driver_ops = {
     .migrate_start_postcopy = qops_migrate_start_postcopy,
     .migrate_begin3 = qops_migrate_begin3,
     .migrate_prepare3 = qops_migrate_prepare3,
+    .migrate_prepare_tunnel3 = qops_migrate_prepare_tunnel3,
     .migrate_perform3 = qops_migrate_perform3,
     .migrate_finish3 = qops_migrate_finish3,
     .migrate_confirm3 = qops_migrate_confirm3,

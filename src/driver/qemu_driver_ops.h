@@ -40,6 +40,10 @@ typedef struct {
     gboolean (*prepare3)(QemuDriver *drv, guint64 conn_id, const TypedParams *params,
                          GBytes *cookie_in, unsigned int flags, GBytes **cookie_out, char **uri_out,
                          GError **error);
+    /* Prepare3 of a tunnelled migration: the data comes on stream. */
+    gboolean (*prepare_tunnel3)(QemuDriver *drv, guint64 conn_id, DriverStream *stream,
+                                const TypedParams *params, GBytes *cookie_in, unsigned int flags,
+                                GBytes **cookie_out, GError **error);
     gboolean (*perform3)(QemuDriver *drv, guint64 conn_id, const DriverDomain *dom,
                          const char *dconnuri, const TypedParams *params, GBytes *cookie_in,
                          unsigned int flags, GBytes **cookie_out, GError **error);

@@ -49,6 +49,15 @@ struct _QemuDriver {
      * guarded by tune_lock: uuid string -> QemuMigrateTuning. */
     GMutex tune_lock;
     GHashTable *tune;
+    /* QEMUs of domains shut off without waiting for their exit
+     * (qemu_process_retire), guarded by retire_lock; retire_cond is
+     * broadcast whenever one is gone.  Lock order: a domain's lock, then
+     * retire_lock. */
+    GMutex retire_lock;
+    GCond retire_cond;
+    GPtrArray *retiring; /* QemuProcess references */
+    /* The capabilities probe begun at open (probe_in_background). */
+    GThread *caps_probe;
 };
 
 typedef struct _QemuDriverEvents QemuDriverEvents;
@@ -71,7 +80,8 @@ void qemu_driver_set_inactive(QemuDriver *drv, DomainObj *obj, const char *reaso
 void qemu_driver_forget_migrate_tuning(QemuDriver *drv, const unsigned char *uuid);
 
 /* Reserves the first port in [min, max] that is neither reserved nor
- * bound on addr; -1 when none is free. */
+ * bound on addr (NULL: not looked at: the caller's bind decides, and
+ * moves on when it fails); -1 when none is free. */
 int qemu_driver_reserve_port(QemuDriver *drv, const char *addr, int min, int max);
 /* Marks a port taken (reconnect) or free again (stop, failed start). */
 void qemu_driver_claim_port(QemuDriver *drv, int port);

@@ -33,20 +33,16 @@
 #include "driver/qemu_interface.h"
 #include "driver/qemu_monitor.h"
 #include "driver/qemu_process.h"
+#include "driver/qemu_process_priv.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
 
-/* How long a SIGKILLed QEMU may take to vanish before we give up waiting
- * (it is stuck in the kernel; logged). */
-#define QEMU_PROCESS_KILL_WAIT_MS 60000
 /* How long a failed start waits for QEMU to exit by itself. */
 #define QEMU_PROCESS_EXIT_WAIT_MS 500
 /* Bytes of QEMU's log quoted in a start error. */
 #define QEMU_PROCESS_LOG_TAIL 1024
-#define QEMU_PROCESS_FILE "process"
-#define QEMU_PROCESS_QMP_SOCKET "qmp.sock"
 /* The first fd number handed to QEMU. */
 #define QEMU_PROCESS_FIRST_FD 3
 /* Where autoport looks for a graphics port. */
@@ -81,44 +77,10 @@ static void qemu_event_free(QemuEvent *ev)
     g_free(ev);
 }
 
-/* One lease fd inside QEMU. */
-typedef struct {
-    char *lease;
-    int fd;
-} QemuLeaseFd;
-
 static void qemu_lease_fd_clear(gpointer p)
 {
     g_free(((QemuLeaseFd *)p)->lease);
 }
-
-struct _QemuProcess {
-    gint refs;
-    QemuDriver *drv; /* outlives every process: close detaches them first */
-    unsigned char uuid[FERRY_UUID_BUFLEN];
-    char *name;
-
-    /* Guarded by the domain lock. */
-    Spawn *spawn; /* our child; NULL for a QEMU found by reconnect */
-    int pidfd; /* reconnect's pidfd (owned); -1 with spawn */
-    gint64 pid;
-    GSource *watch; /* pidfd watch on the I/O thread */
-    LockHandle *lock;
-    GArray *lease_fds; /* QemuLeaseFd: the numbers inside QEMU */
-    gboolean autodestroy;
-    guint64 conn;
-    gboolean destroying; /* ferry is killing it */
-    gboolean shutdown_seen; /* SHUTDOWN: the guest, a signal or QMP quit asked */
-
-    /* The event queue and the end flags, guarded by ev_lock (never held
-     * with the domain lock taken after it). */
-    GMutex ev_lock;
-    gboolean exited; /* the pidfd said so */
-    gboolean mon_open; /* a monitor is (being) connected */
-    gboolean exit_queued;
-    GQueue events;
-    gboolean ev_scheduled;
-};
 
 QemuProcess *qemu_process_new(QemuDriver *drv, DomainObj *obj)
 {
@@ -154,6 +116,8 @@ void qemu_process_unref(QemuProcess *proc)
     spawn_free(proc->spawn); /* kills a child still owned: never the case */
     ferry_fd_close(&proc->pidfd);
     g_array_unref(proc->lease_fds);
+    if (proc->retire_ports)
+        g_array_unref(proc->retire_ports);
     g_queue_clear_full(&proc->events, (GDestroyNotify)qemu_event_free);
     g_mutex_clear(&proc->ev_lock);
     g_free(proc->name);
@@ -196,7 +160,7 @@ void qemu_process_set_pidfd(QemuProcess *proc, int pidfd, gint64 pid)
     proc->pid = pid;
 }
 
-static int qemu_process_pidfd(QemuProcess *proc)
+int qemu_process_pidfd(QemuProcess *proc)
 {
     return proc->spawn ? spawn_get_pidfd(proc->spawn) : proc->pidfd;
 }
@@ -303,7 +267,7 @@ static void qemu_process_on_event(QemuMonitor *mon, const char *name, json_objec
  * SHUTDOWN, say) is then queued ahead of the exit.  The I/O thread may
  * dispatch the pidfd before the last monitor bytes: waiting for both
  * keeps the order. */
-static void qemu_process_note_end(QemuProcess *proc, gboolean exited, gboolean mon_closed)
+void qemu_process_note_end(QemuProcess *proc, gboolean exited, gboolean mon_closed)
 {
     gboolean queue;
 
@@ -366,7 +330,7 @@ static void qemu_process_unwatch_cb(gpointer data)
 
 /* Removes the pidfd watch on the I/O thread, so that it is not being
  * dispatched while its fd goes away. */
-static void qemu_process_unwatch(QemuProcess *proc)
+void qemu_process_unwatch(QemuProcess *proc)
 {
     g_autoptr(GError) err = NULL;
     GSource *src = g_steal_pointer(&proc->watch);
@@ -381,7 +345,7 @@ static void qemu_process_unwatch(QemuProcess *proc)
 }
 
 /* Closes the monitor in the object's slot (no callback runs afterwards). */
-static void qemu_process_close_monitor(DomainObj *obj)
+void qemu_process_close_monitor(DomainObj *obj)
 {
     QemuMonitor *mon = domain_obj_steal_monitor(obj);
 
@@ -411,7 +375,9 @@ static const char *qemu_process_exit_reason(QemuProcess *proc)
     return "crashed";
 }
 
-static void qemu_process_handle_exit(QemuProcess *proc)
+/* The domain's side of an exit: shut off, unless the process is no longer
+ * the domain's. */
+static void qemu_process_handle_exit_domain(QemuProcess *proc)
 {
     QemuDriver *drv = proc->drv;
     g_autoptr(DomainObjLocked) obj =
@@ -438,9 +404,17 @@ static void qemu_process_handle_exit(QemuProcess *proc)
         qemu_process_stop(drv, obj, reason);
         qemu_driver_remove_inactive(drv, obj);
     }
-    /* else destroy or a failed start got there first */
+    /* else destroy, a failed start or a retire got there first */
     if (have_job)
         domain_job_end(obj);
+}
+
+static void qemu_process_handle_exit(QemuProcess *proc)
+{
+    qemu_process_handle_exit_domain(proc);
+    /* after the domain's part: a retire that raced with the exit has
+     * marked the process by now */
+    qemu_process_retire_collect(proc);
 }
 
 static void qemu_process_handle_event(QemuProcess *proc, QemuEvent *ev)
@@ -582,7 +556,7 @@ void qemu_process_kill_early(DomainObj *obj, int sig)
 }
 
 /* Kills and reaps QEMU, whoever's child it is. */
-static void qemu_process_kill(QemuDriver *drv, QemuProcess *proc)
+void qemu_process_kill(QemuDriver *drv, QemuProcess *proc)
 {
     if (proc->spawn) {
         g_autoptr(GError) err = NULL;
@@ -602,7 +576,7 @@ static void qemu_process_kill(QemuDriver *drv, QemuProcess *proc)
 
 /* ---------------------------------------------------------------- files */
 
-static void qemu_process_remove_run_dir(QemuDriver *drv, const char *name)
+void qemu_process_remove_run_dir(QemuDriver *drv, const char *name)
 {
     g_autofree char *dir = qemu_driver_run_dir(drv, name);
     g_autofree char *file = g_build_filename(dir, QEMU_PROCESS_FILE, NULL);
@@ -617,7 +591,6 @@ gboolean qemu_process_write_file(QemuDriver *drv, DomainObj *obj, QemuProcess *p
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autofree char *dir = qemu_driver_run_dir(drv, domain_obj_name(obj));
-    g_autofree char *path = g_build_filename(dir, QEMU_PROCESS_FILE, NULL);
     g_autoptr(GError) err = NULL;
     g_autofree char *text = NULL;
 
@@ -634,12 +607,9 @@ gboolean qemu_process_write_file(QemuDriver *drv, DomainObj *obj, QemuProcess *p
         g_key_file_set_string(kf, "leases", leasekey, l->lease);
     }
     text = g_key_file_to_data(kf, NULL, NULL);
-    if (g_mkdir_with_parents(dir, 0700) < 0) {
-        ferry_fail_errno(error, errno, "cannot create directory '%s'", dir);
-        return FALSE;
-    }
-    if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &err)) {
-        ferry_fail(error, FERRY_ERR_SYSTEM, "domain '%s': %s", domain_obj_name(obj), err->message);
+    if (!domain_state_file_write(dir, QEMU_PROCESS_FILE, text, &err)) {
+        ferry_fail(error, ferry_error_code_of(err), "domain '%s': %s", domain_obj_name(obj),
+                   err->message);
         return FALSE;
     }
     return TRUE;
@@ -706,7 +676,7 @@ gboolean qemu_process_adopt_leases(QemuDriver *drv, DomainObj *obj, QemuProcess 
 
 /* The ports autoport chose for def's graphics: free again, or (reconnect)
  * taken. */
-static void qemu_process_release_ports(QemuDriver *drv, const DomainDef *def)
+void qemu_process_release_ports(QemuDriver *drv, const DomainDef *def)
 {
     for (size_t i = 0; i < def->ngraphics; i++) {
         if (def->graphics[i]->autoport && def->graphics[i]->port >= 0)
@@ -1334,8 +1304,10 @@ static gboolean qemu_start_run(QemuStart *st, GError **error)
     if (!mon)
         return FALSE;
     domain_obj_enter_monitor(st->obj);
-    ok =
-        qemu_start_set_passwords(st, mon, error) && qmp_query_status(mon, &running, &status, error);
+    ok = qemu_start_set_passwords(st, mon, error);
+    /* an incoming QEMU waits for its migration (inmigrate): nothing to ask */
+    if (ok && !st->incoming)
+        ok = qmp_query_status(mon, &running, &status, error);
     if (ok && !running && !(st->flags & QEMU_PROCESS_START_PAUSED) && !st->incoming)
         ok = qmp_cont(mon, error);
     if (!domain_obj_exit_monitor(st->obj, ok ? error : NULL))
@@ -1451,6 +1423,13 @@ gboolean qemu_process_start_incoming(QemuDriver *drv, DomainObj *obj, const char
     if (g_str_equal(name, ".") || g_str_equal(name, "..")) {
         ferry_fail(error, FERRY_ERR_INVALID_ARG, "domain '%s': ferry cannot run a domain named so",
                    name);
+        return FALSE;
+    }
+    /* a QEMU of this domain that is still ending holds its files */
+    if (!qemu_process_wait_retired(drv, obj, error))
+        return FALSE;
+    if (domain_obj_is_active(obj)) {
+        ferry_fail(error, FERRY_ERR_OPERATION_INVALID, "domain '%s' is already running", name);
         return FALSE;
     }
     /* Changes to the running definition never reach the persistent one. */

@@ -74,6 +74,23 @@ void qemu_process_kill_early(DomainObj *obj, int sig);
  * qemu_driver_remove_inactive). */
 void qemu_process_stop(QemuDriver *drv, DomainObj *obj, const char *reason);
 
+/* Shuts a running domain off without waiting for its QEMU (obj locked, a
+ * job held), for a QEMU whose guest must never run again (the source of
+ * a completed migration): the monitor closed, QEMU sent SIGTERM (SIGKILL
+ * after the grace period), the domain shut off with reason, autokill
+ * entries dropped, the process no longer the domain's.  The rest happens
+ * when QEMU has exited (qemu_process_retire.c): reaped, its lease handle,
+ * status file, run directory and graphics ports freed.  Until then a
+ * start of the same domain, or of one with its name, waits
+ * (qemu_process_wait_retired).  Does not remove a transient domain. */
+void qemu_process_retire(QemuDriver *drv, DomainObj *obj, const char *reason);
+/* Waits until no QEMU of obj's uuid or name is still ending (obj locked,
+ * a job held: the lock is dropped while waiting).  FALSE with an error
+ * when one outlived the grace period and SIGKILL. */
+gboolean qemu_process_wait_retired(QemuDriver *drv, DomainObj *obj, GError **error);
+/* The driver closes: every QEMU still ending is killed and reaped. */
+void qemu_process_retire_flush(QemuDriver *drv);
+
 /* The driver closes: stops watching and closes the monitor; QEMU keeps
  * running and keeps its leases (obj locked). */
 void qemu_process_detach(QemuDriver *drv, DomainObj *obj);

@@ -19,6 +19,7 @@
 #include "driver/qemu_driver_priv.h"
 #include "driver/qemu_monitor.h"
 #include "driver/qemu_process.h"
+#include "driver/qemu_process_priv.h"
 
 /* TRUE when the process pid runs with "-uuid UUID" of this domain (the
  * pid was not reused by something else). */
@@ -106,6 +107,14 @@ static gboolean qemu_reconnect_monitor(QemuDriver *drv, DomainObj *obj, QemuProc
     return TRUE;
 }
 
+/* A job restored from the status of a domain that no longer runs: nobody
+ * else would end it. */
+static void qemu_reconnect_end_job(DomainObj *obj)
+{
+    if (domain_job_get_async(obj) != DOMAIN_ASYNC_JOB_NONE)
+        domain_job_end_async(obj, DOMAIN_JOB_STATUS_FAILED);
+}
+
 gboolean qemu_process_reconnect(QemuDriver *drv, DomainObj *obj)
 {
     g_autoptr(GError) err = NULL;
@@ -120,7 +129,13 @@ gboolean qemu_process_reconnect(QemuDriver *drv, DomainObj *obj)
         else
             FLOG_WARN("domain '%s': pid %" G_GINT64_FORMAT " is no longer its QEMU", name, pid);
         ferry_fd_close(&pidfd);
-        qemu_process_stop(drv, obj, "crashed");
+        /* the source of a confirmed migration ends by design */
+        qemu_process_stop(drv, obj,
+                          domain_job_get_async(obj) == DOMAIN_ASYNC_JOB_MIGRATION_OUT &&
+                                  domain_job_get_phase(obj) == DOMAIN_MIGRATION_PHASE_CONFIRM3
+                              ? "migrated"
+                              : "crashed");
+        qemu_reconnect_end_job(obj);
         return FALSE;
     }
 
@@ -142,6 +157,7 @@ gboolean qemu_process_reconnect(QemuDriver *drv, DomainObj *obj)
         qemu_process_kill_early(obj, SIGTERM);
         qemu_process_stop(drv, obj, "failed");
         domain_job_end(obj);
+        qemu_reconnect_end_job(obj);
         return FALSE;
     }
     if (!qemu_reconnect_monitor(drv, obj, proc, &err)) {
@@ -151,6 +167,7 @@ gboolean qemu_process_reconnect(QemuDriver *drv, DomainObj *obj)
         qemu_process_kill_early(obj, SIGTERM);
         qemu_process_stop(drv, obj, "failed");
         domain_job_end(obj);
+        qemu_reconnect_end_job(obj);
         return FALSE;
     }
     qemu_process_watch(proc);
@@ -160,6 +177,9 @@ gboolean qemu_process_reconnect(QemuDriver *drv, DomainObj *obj)
         g_clear_error(&err);
     }
     domain_job_end(obj);
+    /* a migration that was in flight: settled before anything else */
+    if (!qemu_process_recover_job(drv, obj))
+        return FALSE;
 
     if (qemu_process_is_autodestroy(proc)) {
         /* Its connection ended with the daemon that started it. */

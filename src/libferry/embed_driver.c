@@ -96,6 +96,8 @@ static DriverConn *embed_open(const DriverUri *uri, unsigned int flags, GError *
                        err->message);
             return NULL;
         }
+        /* migrations a process that died left behind on this root */
+        migration_recover(drv);
         er = g_new0(EmbedRoot, 1);
         er->root = g_steal_pointer(&root);
         er->drv = drv;

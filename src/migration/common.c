@@ -89,6 +89,16 @@ json_object *migration_query(DomainObj *obj, DomainAsyncJob job, GError **error)
     return d.reply;
 }
 
+void migration_wait_event(DomainObj *obj, guint seen, int interval_ms)
+{
+    gint64 until = g_get_monotonic_time() + (gint64)interval_ms * 1000;
+
+    while (domain_job_migration_events(obj) == seen) {
+        if (!g_cond_wait_until(&obj->job_cond, &obj->lock, until))
+            return;
+    }
+}
+
 const char *migration_query_status(json_object *q)
 {
     json_object *st = NULL;
@@ -171,7 +181,8 @@ void migration_stats_from_query(json_object *q, gint64 started_ms, CookieStatist
         cookie_stats_set(stats, table[i].stat, table[i].value);
 }
 
-void migration_stop_qemu(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job, const char *reason)
+static void stop_qemu(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job, const char *reason,
+                      gboolean wait)
 {
     g_autoptr(GError) err = NULL;
     gboolean nested = FALSE;
@@ -184,8 +195,22 @@ void migration_stop_qemu(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job, co
             FLOG_WARN("domain '%s': stopping QEMU without a job: %s", domain_obj_name(obj),
                       err->message);
     }
-    if (domain_obj_is_active(obj))
-        qemu_process_stop(drv, obj, reason);
+    if (domain_obj_is_active(obj)) {
+        if (wait)
+            qemu_process_stop(drv, obj, reason);
+        else
+            qemu_process_retire(drv, obj, reason);
+    }
     if (nested)
         domain_job_end(obj);
+}
+
+void migration_stop_qemu(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job, const char *reason)
+{
+    stop_qemu(drv, obj, job, reason, TRUE);
+}
+
+void migration_retire_qemu(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job, const char *reason)
+{
+    stop_qemu(drv, obj, job, reason, FALSE);
 }

@@ -1,7 +1,9 @@
 /*
  * confirm.c: Confirm3 on the source, which ends the migration-out job.
- * Success: the guest runs on the destination, so the source QEMU is
- * stopped and reaped (shut off, reason "migrated"), and with
+ * Success: the guest runs on the destination, so the source is shut off
+ * (reason "migrated") at once and its QEMU, told to end, is reaped in the
+ * background (qemu_process_retire: its CPUs stopped for good at the
+ * switchover, nothing waits for its teardown), and with
  * UNDEFINE_SOURCE the definition goes too (after post-copy, once QEMU
  * completed: the destination may still fetch pages until then).
  * Cancelled: the migration in QEMU is cancelled, the leases are taken
@@ -39,7 +41,8 @@ static gboolean confirm_success(QemuDriver *drv, DomainObj *obj, GBytes *cookie_
     g_clear_error(&err);
     if (migration_postcopy_begun(obj) && !migration_src_postcopy_wait(obj, &err))
         FLOG_WARN("%s (the guest runs on the destination: stopping here anyway)", err->message);
-    migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "migrated");
+    /* its CPUs never run again: QEMU ends in the background */
+    migration_retire_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "migrated");
     if ((flags & MIGRATION_UNDEFINE_SOURCE) && obj->persistent) {
         g_clear_error(&err);
         if (!domain_obj_delete_config(obj, drv->config_dir, &err))
@@ -95,7 +98,7 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
     ok = confirm_success(drv, obj, cookie_in, flags, error);
     if (!ok) {
         /* the guest runs on the destination: never resume it here */
-        migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "migrated");
+        migration_retire_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "migrated");
     }
     domain_job_end_async(obj, ok ? DOMAIN_JOB_STATUS_COMPLETED : DOMAIN_JOB_STATUS_FAILED);
     qemu_driver_remove_inactive(drv, obj);

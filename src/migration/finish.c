@@ -9,6 +9,12 @@
  * Post-copy (postcopy.c): the CPUs start once QEMU has the device state,
  * then Finish3 waits for the rest; a failure after that keeps the guest,
  * paused.
+ *
+ * On disk, before the answer: the process file without autodestroy, then
+ * one status write with the job ended.  A daemon that restarts before the
+ * second finds the incoming job and kills the guest (the client got no
+ * answer and resumes the source); after it, the guest is ours.  The
+ * statistics of the source (cookie 3) become the completed job here.
  */
 #include <config.h>
 
@@ -41,6 +47,7 @@ static gboolean finish_wait_incoming(DomainObj *obj, unsigned int flags, gboolea
     gint64 deadline = g_get_monotonic_time() + (gint64)MIGRATION_FINISH_WAIT_MS * 1000;
 
     for (;;) {
+        guint seen = domain_job_migration_events(obj);
         g_autoptr(json_object) q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, error);
         const char *status;
 
@@ -70,8 +77,8 @@ static gboolean finish_wait_incoming(DomainObj *obj, unsigned int flags, gboolea
                        status);
             return FALSE;
         }
-        g_cond_wait_until(&obj->job_cond, &obj->lock,
-                          g_get_monotonic_time() + FINISH_POLL_MS * 1000);
+        /* QEMU's MIGRATION event (completed) ends the wait */
+        migration_wait_event(obj, seen, FINISH_POLL_MS);
     }
 }
 
@@ -174,9 +181,49 @@ static gboolean finish_run(QemuDriver *drv, DomainObj *obj, const TypedParams *p
         return FALSE;
     if (!*postcopy && !finish_start_cpus(drv, obj, cookie, flags, "migrated", error))
         return FALSE;
-    if (!qemu_process_clear_autodestroy(drv, obj, error))
-        return FALSE;
-    return domain_obj_save_status(obj, drv->state_dir, error);
+    /* the status follows once the job ended (migration_dst_finish): until
+     * then a restarted daemon finds the incoming job and kills the guest,
+     * which is right while this Finish3 has not answered */
+    return qemu_process_clear_autodestroy(drv, obj, error);
+}
+
+/* PERSIST_DEST made the domain persistent: undone. */
+static void finish_unpersist(QemuDriver *drv, DomainObj *obj, gboolean made_persistent)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!made_persistent)
+        return;
+    if (!domain_obj_delete_config(obj, drv->config_dir, &err))
+        FLOG_WARN("domain '%s': %s", domain_obj_name(obj), err->message);
+    obj->persistent = FALSE;
+    g_clear_pointer(&obj->new_def, domain_def_free);
+}
+
+/* The job ended and the guest runs, but its status could not be written
+ * (error set): a restarted daemon would find the incoming job and kill
+ * the guest after the source let it go.  Before the answer, so undone
+ * now: QEMU killed, Confirm3 (cancelled) resumes the source.  After
+ * post-copy began nothing can be undone: kept, logged. */
+static gboolean finish_unsaved(QemuDriver *drv, DomainObj *obj, gboolean postcopy,
+                               gboolean made_persistent, GError **error)
+{
+    const char *name = domain_obj_name(obj);
+    g_autoptr(GError) err = NULL;
+
+    if (postcopy) {
+        FLOG_ERROR("domain '%s': %s (post-copy: the guest stays)", name, (*error)->message);
+        g_clear_error(error);
+        return TRUE;
+    }
+    finish_unpersist(drv, obj, made_persistent);
+    if (!domain_job_begin(obj, DOMAIN_JOB_DESTROY, "domainMigrateFinish3Params", &err))
+        FLOG_WARN("domain '%s': stopping QEMU without a job: %s", name, err->message);
+    migration_stop_qemu(drv, obj, DOMAIN_ASYNC_JOB_NONE, "failed");
+    if (!err)
+        domain_job_end(obj);
+    qemu_driver_remove_inactive(drv, obj);
+    return FALSE;
 }
 
 static GBytes *finish_cookie(QemuDriver *drv, DomainObj *obj, MigrationCookie *in, GError **error)
@@ -189,6 +236,62 @@ static GBytes *finish_cookie(QemuDriver *drv, DomainObj *obj, MigrationCookie *i
     if (in && in->stats)
         *cookie_statistics(cookie) = *in->stats;
     return migration_cookie_bake(cookie, error);
+}
+
+/* How far the source's clock may be from ours for its start of the job
+ * to count here (else the time is this side's own job's). */
+#define FINISH_CLOCK_SKEW_MS (60 * 1000)
+
+/* Cookie statistics to the job's progress (a later entry wins: data_*
+ * over memory_*). */
+static const struct {
+    CookieStat stat;
+    gsize offset;
+} finish_stats[] = {
+    { COOKIE_STAT_MEMORY_TOTAL, G_STRUCT_OFFSET(DomainJobProgress, data_total) },
+    { COOKIE_STAT_DATA_TOTAL, G_STRUCT_OFFSET(DomainJobProgress, data_total) },
+    { COOKIE_STAT_MEMORY_PROCESSED, G_STRUCT_OFFSET(DomainJobProgress, data_processed) },
+    { COOKIE_STAT_DATA_PROCESSED, G_STRUCT_OFFSET(DomainJobProgress, data_processed) },
+    { COOKIE_STAT_MEMORY_REMAINING, G_STRUCT_OFFSET(DomainJobProgress, data_remaining) },
+    { COOKIE_STAT_DATA_REMAINING, G_STRUCT_OFFSET(DomainJobProgress, data_remaining) },
+    { COOKIE_STAT_MEMORY_BPS, G_STRUCT_OFFSET(DomainJobProgress, mem_bps) },
+    { COOKIE_STAT_MEMORY_DIRTY_RATE, G_STRUCT_OFFSET(DomainJobProgress, dirty_rate) },
+    { COOKIE_STAT_MEMORY_ITERATION, G_STRUCT_OFFSET(DomainJobProgress, iteration) },
+    { COOKIE_STAT_DOWNTIME, G_STRUCT_OFFSET(DomainJobProgress, downtime_ms) },
+    { COOKIE_STAT_SETUP_TIME, G_STRUCT_OFFSET(DomainJobProgress, setup_time_ms) },
+};
+
+/* The completed job here (domjobinfo --completed on the destination,
+ * ferry migrate's summary): the statistics the source measured (cookie 3),
+ * timed from the source's start of the migration as libvirt does, when
+ * the two clocks roughly agree (obj locked, after the job ended). */
+static void finish_store_stats(DomainObj *obj, MigrationCookie *cookie)
+{
+    const CookieStatistics *st = cookie ? cookie->stats : NULL;
+    DomainJobInfo info;
+    DomainJobProgress p = { 0 };
+    gint64 now = g_get_real_time() / 1000;
+    gint64 started, elapsed;
+    guint64 v = 0;
+
+    if (!st)
+        return;
+    domain_job_get_info(obj, TRUE, &info);
+    started = info.started_ms;
+    elapsed = info.elapsed_ms;
+    /* the source began before this side did (Begin3 comes before
+     * Prepare3): not later, nor much earlier than the migration took */
+    if (cookie_stats_get(st, COOKIE_STAT_STARTED, &v) && v <= (guint64)now &&
+        now - (gint64)v >= info.elapsed_ms &&
+        now - (gint64)v - info.elapsed_ms <= FINISH_CLOCK_SKEW_MS) {
+        started = (gint64)v;
+        elapsed = now - started;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(finish_stats); i++) {
+        if (cookie_stats_get(st, finish_stats[i].stat, &v))
+            G_STRUCT_MEMBER(unsigned long long, &p, finish_stats[i].offset) = v;
+    }
+    domain_job_set_completed_stats(obj, started, elapsed, &p);
 }
 
 /* The incoming domain's name: destination_name, else the cookie's. */
@@ -253,19 +356,14 @@ gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParam
         return FALSE;
     }
 
-    ok = migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_FINISH3, error) &&
+    /* the phase in memory only: the incoming job on disk is what a
+     * restarted daemon acts on (it kills the guest), whatever its phase */
+    ok = domain_job_set_phase(obj, DOMAIN_MIGRATION_PHASE_FINISH3, error) &&
          (cookie = migration_cookie_eat(drv, name, "finish", cookie_in, FALSE, error)) &&
          finish_run(drv, obj, params, cookie, flags, &made_persistent, &postcopy, error) &&
          (baked = finish_cookie(drv, obj, cookie, error));
     if (!ok) {
-        if (made_persistent) {
-            g_autoptr(GError) err = NULL;
-
-            if (!domain_obj_delete_config(obj, drv->config_dir, &err))
-                FLOG_WARN("domain '%s': %s", name, err->message);
-            obj->persistent = FALSE;
-            g_clear_pointer(&obj->new_def, domain_def_free);
-        }
+        finish_unpersist(drv, obj, made_persistent);
         if (postcopy) {
             /* never undone: the guest stays here, paused (postcopy.c) */
             migration_dst_postcopy_failed(drv, obj, error);
@@ -279,7 +377,11 @@ gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParam
         return FALSE;
     }
     domain_job_end_async(obj, DOMAIN_JOB_STATUS_COMPLETED);
-    migration_save_status(drv, obj);
+    finish_store_stats(obj, cookie);
+    /* one write: running, no job, no autodestroy (process file) */
+    if (!domain_obj_save_status(obj, drv->state_dir, error) &&
+        !finish_unsaved(drv, obj, postcopy, made_persistent, error))
+        return FALSE;
     FLOG_INFO("domain '%s': incoming migration finished (%s)", name,
               (flags & MIGRATION_PAUSED) ? "paused" : "running");
     g_free(dom->name);

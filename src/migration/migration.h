@@ -88,3 +88,57 @@ void migration_init(void);
 gboolean migration_sequence(DriverConn *src, DriverConn *dst, const DriverDomain *dom,
                             const TypedParams *params, unsigned int flags, DriverDomain *dom_out,
                             GError **error);
+
+/* ---------------------------------------------------------------- peer-to-peer (p2p.c) */
+
+/*
+ * Peer-to-peer migration: Perform3 with MIGRATION_PEER2PEER and a
+ * destination URI (dconnuri) makes this host's daemon run the whole
+ * sequence above itself, its local QEMU driver as the source and the
+ * remote driver (which the embedder registers: driver_registry.h) to the
+ * destination.  migration_init() installs it with the other phases.
+ * PEER2PEER|TUNNELLED is refused ("tunnelled migration is not supported
+ * yet").
+ *
+ * How the source reaches destinations, set by the embedder (ferryd from
+ * its --root and ferryd.conf) before serving; what the destination URI
+ * gives itself wins:
+ *   pki_dir             TLS (qemu+tls://): the directory with cacert.pem,
+ *                       clientcert.pem and clientkey.pem (the remote
+ *                       driver's ?pkipath= layout); NULL: the remote
+ *                       driver's defaults (~/.pki/libvirt, /etc/pki)
+ *   keepalive_interval  seconds between pings to an idle destination; 0:
+ *                       none; -1: the remote driver's default
+ *   keepalive_count     unanswered pings before the connection is given
+ *                       up (and the migration cancelled); -1: default
+ */
+typedef struct {
+    const char *pki_dir;
+    int keepalive_interval;
+    int keepalive_count;
+} MigrationP2pConfig;
+
+#define MIGRATION_P2P_CONFIG_INIT \
+    { \
+        .pki_dir = NULL, .keepalive_interval = -1, .keepalive_count = -1 \
+    }
+
+/* Copies cfg (process-wide; for the migrations that start afterwards). */
+void migration_p2p_configure(const MigrationP2pConfig *cfg);
+
+/* After qemu_driver_open(), before serving: ends the outgoing migrations
+ * a daemon that died left behind (their jobs come back from the status
+ * files with no owner): undone up to Perform3, left paused after it
+ * (owner.c). */
+struct _QemuDriver;
+void migration_recover(struct _QemuDriver *drv);
+
+/* Internal to src/migration (init.c, owner.c, p2p.c). */
+/* Runs the sequence from this host to dconnuri (see p2p.c). */
+gboolean migration_src_perform_p2p(struct _QemuDriver *drv, const DriverDomain *dom,
+                                   const char *dconnuri, const TypedParams *params,
+                                   unsigned int flags, GError **error);
+/* A connection id for a migration the daemon runs itself (owner.c): never
+ * a client's. */
+guint64 migration_owner_daemon_conn_id(void);
+gboolean migration_owner_is_daemon(guint64 conn);

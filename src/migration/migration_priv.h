@@ -29,10 +29,10 @@
 
 /* Flags each phase accepts. */
 #define MIGRATION_FLAGS_SUPPORTED \
-    (MIGRATION_LIVE | MIGRATION_PEER2PEER | MIGRATION_PERSIST_DEST | MIGRATION_UNDEFINE_SOURCE | \
-     MIGRATION_PAUSED | MIGRATION_CHANGE_PROTECTION | MIGRATION_UNSAFE | MIGRATION_OFFLINE | \
-     MIGRATION_COMPRESSED | MIGRATION_ABORT_ON_ERROR | MIGRATION_AUTO_CONVERGE | \
-     MIGRATION_POSTCOPY | MIGRATION_PARALLEL)
+    (MIGRATION_LIVE | MIGRATION_PEER2PEER | MIGRATION_TUNNELLED | MIGRATION_PERSIST_DEST | \
+     MIGRATION_UNDEFINE_SOURCE | MIGRATION_PAUSED | MIGRATION_CHANGE_PROTECTION | \
+     MIGRATION_UNSAFE | MIGRATION_OFFLINE | MIGRATION_COMPRESSED | MIGRATION_ABORT_ON_ERROR | \
+     MIGRATION_AUTO_CONVERGE | MIGRATION_POSTCOPY | MIGRATION_PARALLEL)
 
 /* How long Perform3 waits for the destination to accept the migration's
  * connection (connect.c). */
@@ -199,3 +199,19 @@ void migration_dst_postcopy_failed(QemuDriver *drv, DomainObj *obj, GError **err
 void migration_owner_add(QemuDriver *drv, guint64 conn, const unsigned char *uuid);
 void migration_owner_remove(QemuDriver *drv, const unsigned char *uuid);
 void migration_connection_closed(QemuDriver *drv, guint64 conn);
+
+/* ------------------------------------------------- performance and recovery
+ * (issue 6: the phases' critical path; destination job statistics; ports
+ * of concurrent Prepares; a daemon restart mid-migration) */
+
+/* As migration_stop_qemu, without waiting for QEMU to exit: for a source
+ * whose migration completed (its CPUs never run again).  QEMU is reaped
+ * in the background; a new start of the domain waits for that
+ * (qemu_process_retire). */
+void migration_retire_qemu(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job, const char *reason);
+
+/* Waits (obj locked) until QEMU reported a migration status change after
+ * `seen` (a domain_job_migration_events() taken before the caller's last
+ * query-migrate: one that came meanwhile ends the wait at once), or at
+ * most interval_ms (QEMU without MIGRATION events, or a safety net). */
+void migration_wait_event(DomainObj *obj, guint seen, int interval_ms);

@@ -191,6 +191,7 @@ gboolean migration_dst_postcopy_wait(DomainObj *obj, GError **error)
     const char *name = domain_obj_name(obj);
 
     for (;;) {
+        guint seen = domain_job_migration_events(obj);
         g_autoptr(json_object) q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, error);
         const char *status;
 
@@ -207,8 +208,7 @@ gboolean migration_dst_postcopy_wait(DomainObj *obj, GError **error)
         }
         /* no deadline: the guest runs here and pulls what it lacks; QEMU
          * says when the stream breaks (postcopy-paused) */
-        g_cond_wait_until(&obj->job_cond, &obj->lock,
-                          g_get_monotonic_time() + POSTCOPY_POLL_MS * 1000);
+        migration_wait_event(obj, seen, POSTCOPY_POLL_MS);
     }
 }
 
@@ -250,6 +250,7 @@ gboolean migration_src_postcopy_wait(DomainObj *obj, GError **error)
     gint64 deadline = g_get_monotonic_time() + (gint64)MIGRATION_FINISH_WAIT_MS * 1000;
 
     for (;;) {
+        guint seen = domain_job_migration_events(obj);
         g_autoptr(json_object) q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, error);
         const char *status;
 
@@ -269,7 +270,6 @@ gboolean migration_src_postcopy_wait(DomainObj *obj, GError **error)
                        "domain '%s': confirm: QEMU did not complete the post-copy migration", name);
             return FALSE;
         }
-        g_cond_wait_until(&obj->job_cond, &obj->lock,
-                          g_get_monotonic_time() + POSTCOPY_POLL_MS * 1000);
+        migration_wait_event(obj, seen, POSTCOPY_POLL_MS);
     }
 }

@@ -6,7 +6,8 @@
  * sets the destination's migration capabilities and parameters, and
  * listens with migrate-incoming on a TCP port: the user's migrate_uri or
  * listen_address, else ferryd.conf's migration_address and the first free
- * port of its migration port range (prepare_addr says which wins).  The
+ * port of its migration port range (prepare_addr says which wins; QEMU's
+ * bind says which port is free, prepare_listen).  The
  * domain belongs to the calling connection until Finish (autodestroy).  On
  * failure the destination QEMU is gone and the domain with it.
  */
@@ -62,7 +63,7 @@ static gboolean prepare_addr(QemuDriver *drv, const char *name, const TypedParam
     const char *conf_listen = qemu_driver_get_migration_address(drv);
     const char *conf_host = qemu_driver_get_migration_host(drv);
     g_autofree char *uri_host = NULL;
-    int port = 0, min = 0, max = 0;
+    int port = 0;
 
     if (typed_params_get_string(params, MIGRATION_PARAM_URI, &uri, error) < 0 ||
         typed_params_get_string(params, MIGRATION_PARAM_LISTEN_ADDRESS, &listen, error) < 0)
@@ -85,26 +86,98 @@ static gboolean prepare_addr(QemuDriver *drv, const char *name, const TypedParam
         a->host = g_strdup(a->listen);
     else
         a->host = g_strdup(qemu_driver_get_hostname(drv));
-    if (port) {
-        a->port = port;
-        return TRUE;
-    }
-    qemu_driver_get_migration_ports(drv, &min, &max);
-    a->port =
-        qemu_driver_reserve_port(drv, is_numeric(a->listen) ? a->listen : "0.0.0.0", min, max);
-    if (a->port < 0) {
-        ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
-                   "domain '%s': prepare: no free migration port in %d-%d on %s", name, min, max,
-                   a->listen);
-        return FALSE;
-    }
-    a->reserved = TRUE;
+    /* else a port of the range, right before QEMU listens (prepare_listen) */
+    a->port = port;
     return TRUE;
 }
 
 static gboolean incoming_cb(QemuMonitor *mon, gpointer opaque, GError **error)
 {
     return qmp_migrate_incoming(mon, opaque, error);
+}
+
+/* QEMU could not bind the port: another process has it.  QEMU's message
+ * has strerror(EADDRINUSE) (QEMU runs with LC_ALL=C). */
+static gboolean prepare_port_taken(const GError *err)
+{
+    return err && strstr(err->message, "Address already in use") != NULL;
+}
+
+/* Reserves the next port of the range in the driver after `after` (0:
+ * from the start; wrapping around once), so that no other Prepare of this
+ * driver tries it meanwhile; FALSE when every port is reserved or was
+ * tried. */
+static gboolean prepare_reserve_port(QemuDriver *drv, PrepareAddr *addr, int after, int first)
+{
+    int min = 0, max = 0;
+    int port = -1;
+
+    qemu_driver_get_migration_ports(drv, &min, &max);
+    if (!after) {
+        port = qemu_driver_reserve_port(drv, NULL, min, max);
+    } else {
+        /* first: where this Prepare began; stop before it comes round */
+        if (after < max)
+            port = qemu_driver_reserve_port(drv, NULL, after + 1, first > after ? first - 1 : max);
+        if (port < 0 && first <= after && first > min)
+            port = qemu_driver_reserve_port(drv, NULL, min, first - 1);
+    }
+    if (port < 0)
+        return FALSE;
+    addr->port = port;
+    addr->reserved = TRUE;
+    return TRUE;
+}
+
+/* migrate-incoming on addr.  Without a port from the user, the first port
+ * of the migration range that no other Prepare of this driver holds, and
+ * QEMU's bind decides whether it is free: a port another process has is
+ * given up for the next one (QEMU 7.2 takes migrate-incoming again after
+ * one that failed).  No check-then-bind: two daemons on one host, or any
+ * process taking ports meanwhile, cannot make a migration fail while the
+ * range has a free port. */
+static gboolean prepare_listen(QemuDriver *drv, DomainObj *obj, PrepareAddr *addr, GError **error)
+{
+    const char *name = domain_obj_name(obj);
+    int first = 0;
+    int min = 0, max = 0;
+
+    if (!addr->port) {
+        qemu_driver_get_migration_ports(drv, &min, &max);
+        if (!prepare_reserve_port(drv, addr, 0, 0)) {
+            ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
+                       "domain '%s': prepare: no free migration port in %d-%d on %s", name, min,
+                       max, addr->listen);
+            return FALSE;
+        }
+        first = addr->port;
+    }
+    for (;;) {
+        g_autofree char *hostport = migration_format_hostport(addr->listen, addr->port);
+        g_autofree char *incoming = g_strdup_printf("tcp:%s", hostport);
+        g_autoptr(GError) err = NULL;
+        int taken = addr->port;
+
+        if (migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, incoming_cb, incoming, &err))
+            return TRUE;
+        if (addr->reserved && prepare_port_taken(err)) {
+            qemu_driver_release_port(drv, taken);
+            addr->reserved = FALSE;
+            if (prepare_reserve_port(drv, addr, taken, first)) {
+                FLOG_INFO("domain '%s': prepare: port %d is taken; trying %d", name, taken,
+                          addr->port);
+                continue;
+            }
+            addr->port = taken;
+            ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
+                       "domain '%s': prepare: no free migration port in %d-%d on %s (%s)", name,
+                       min, max, addr->listen, err->message);
+            return FALSE;
+        }
+        ferry_fail(error, ferry_error_code_of(err), "domain '%s': prepare: cannot listen on %s: %s",
+                   name, incoming, err->message);
+        return FALSE;
+    }
 }
 
 /* The incoming definition: destination_xml, renamed to destination_name. */
@@ -145,32 +218,21 @@ static gboolean prepare_start(QemuDriver *drv, guint64 conn_id, DomainObj *obj,
                               const TypedParams *params, unsigned int flags, PrepareAddr *addr,
                               GError **error)
 {
-    g_autofree char *hostport = NULL;
-    g_autofree char *incoming = NULL;
     gboolean ok;
 
-    if (!domain_job_begin_nested(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, error))
+    /* the phase first: the start's status file has it */
+    if (!migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_PREPARE, error) ||
+        !domain_job_begin_nested(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, error))
         return FALSE;
     ok = qemu_process_start_incoming(drv, obj, "defer", QEMU_PROCESS_START_AUTODESTROY, conn_id,
                                      error);
     domain_job_end(obj);
     if (!ok)
         return FALSE;
-    if (!migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_PREPARE, error) ||
-        !migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, params, flags,
+    if (!migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, params, flags,
                                 MIGRATION_SIDE_DST, error))
         return FALSE;
-    hostport = migration_format_hostport(addr->listen, addr->port);
-    incoming = g_strdup_printf("tcp:%s", hostport);
-    if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_IN, incoming_cb, incoming, error)) {
-        g_autoptr(GError) first = g_steal_pointer(error);
-
-        ferry_fail(error, ferry_error_code_of(first),
-                   "domain '%s': prepare: cannot listen on %s: %s", domain_obj_name(obj), incoming,
-                   first->message);
-        return FALSE;
-    }
-    return TRUE;
+    return prepare_listen(drv, obj, addr, error);
 }
 
 gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedParams *params,

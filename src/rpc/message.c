@@ -106,12 +106,68 @@ static void message_close_fds(RpcMessage *msg)
     msg->nfds = 0;
 }
 
+/* ---- the frame buffer pool ---- */
+
+/* The size of a pooled buffer, and the smallest frame that takes one. */
+#define FRAME_POOL_BUFFER ((size_t)RPC_MESSAGE_FRAME_MIN + RPC_STREAM_CHUNK_MAX)
+#define FRAME_POOL_MIN (FRAME_POOL_BUFFER / 4)
+/* Buffers kept at most (16 MiB): the pool only ever holds what was in
+ * flight at once (a window at each end of a stream, a few streams). */
+#define FRAME_POOL_KEEP 64
+
+static GMutex frame_pool_lock;
+static guint8 *frame_pool[FRAME_POOL_KEEP];
+static guint frame_pool_count;
+
+static guint8 *frame_pool_get(void)
+{
+    guint8 *buf = NULL;
+
+    g_mutex_lock(&frame_pool_lock);
+    if (frame_pool_count > 0)
+        buf = frame_pool[--frame_pool_count];
+    g_mutex_unlock(&frame_pool_lock);
+    return buf ? buf : g_malloc(FRAME_POOL_BUFFER);
+}
+
+static void frame_pool_put(guint8 *buf)
+{
+    g_mutex_lock(&frame_pool_lock);
+    if (frame_pool_count < FRAME_POOL_KEEP) {
+        frame_pool[frame_pool_count++] = buf;
+        buf = NULL;
+    }
+    g_mutex_unlock(&frame_pool_lock);
+    g_free(buf);
+}
+
+static void message_drop_buffer(RpcMessage *msg)
+{
+    if (msg->pooled && msg->buffer)
+        frame_pool_put(msg->buffer);
+    else
+        g_free(msg->buffer);
+    msg->buffer = NULL;
+    msg->pooled = FALSE;
+}
+
+void rpc_message_alloc_buffer(RpcMessage *msg, size_t len)
+{
+    message_drop_buffer(msg);
+    if (len > FRAME_POOL_MIN && len <= FRAME_POOL_BUFFER) {
+        msg->buffer = frame_pool_get();
+        msg->pooled = TRUE;
+    } else {
+        msg->buffer = g_malloc(MAX(len, 1));
+    }
+}
+
 void rpc_message_clear(RpcMessage *msg)
 {
     if (!msg)
         return;
     message_close_fds(msg);
-    g_free(msg->buffer);
+    message_drop_buffer(msg);
     memset(msg, 0, sizeof(*msg));
 }
 
@@ -233,7 +289,7 @@ static gboolean message_encode(RpcMessage *msg, const RpcHeader *hdr, xdrproc_t 
         return FALSE;
     }
 
-    g_free(msg->buffer);
+    message_drop_buffer(msg);
     msg->buffer = g_steal_pointer(&buffer);
     msg->length = total;
     msg->payload_offset = offset;
@@ -278,6 +334,56 @@ gboolean rpc_message_encode_stream(RpcMessage *msg, const RpcHeader *header, con
     }
     /* A non-NULL pointer selects the raw path even for 0 bytes. */
     return message_encode(msg, header, NULL, NULL, data ? data : (const void *)"", len, error);
+}
+
+RpcMessage *rpc_message_new_stream_frame(size_t cap, guint8 **payload)
+{
+    RpcMessage *msg = rpc_message_new();
+
+    cap = MIN(cap, (size_t)RPC_MESSAGE_PAYLOAD_MAX);
+    rpc_message_alloc_buffer(msg, RPC_MESSAGE_FRAME_MIN + cap);
+    msg->length = RPC_MESSAGE_FRAME_MIN + cap;
+    msg->payload_offset = RPC_MESSAGE_FRAME_MIN;
+    *payload = msg->buffer + RPC_MESSAGE_FRAME_MIN;
+    return msg;
+}
+
+gboolean rpc_message_seal_stream_frame(RpcMessage *msg, const RpcHeader *header, size_t len,
+                                       GError **error)
+{
+    ferry_net_message_header wire = { 0 };
+    u_int length = (u_int)(RPC_MESSAGE_FRAME_MIN + len);
+    gboolean ok;
+    XDR xdr;
+
+    if (header->type != RPC_STREAM || msg->payload_offset != RPC_MESSAGE_FRAME_MIN ||
+        RPC_MESSAGE_FRAME_MIN + len > msg->length) {
+        ferry_fail(error, FERRY_ERR_INTERNAL,
+                   "RPC: cannot seal a stream frame of %zu bytes (type %s, room for %zu)", len,
+                   rpc_message_type_to_string(header->type) ?: "unknown",
+                   msg->length - MIN(msg->length, msg->payload_offset));
+        return FALSE;
+    }
+    if (!header_check(header, error))
+        return FALSE;
+    wire.prog = header->prog;
+    wire.vers = header->vers;
+    wire.proc = header->proc;
+    wire.type = (ferry_net_message_type)header->type;
+    wire.serial = header->serial;
+    wire.status = (ferry_net_message_status)header->status;
+    xdrmem_create(&xdr, (char *)msg->buffer, RPC_MESSAGE_FRAME_MIN, XDR_ENCODE);
+    ok = xdr_u_int(&xdr, &length) && xdr_ferry_net_message_header(&xdr, &wire) &&
+         xdr_getpos(&xdr) == RPC_MESSAGE_FRAME_MIN;
+    xdr_destroy(&xdr);
+    if (!ok) {
+        ferry_fail(error, FERRY_ERR_INTERNAL, "RPC: cannot encode a stream frame's header");
+        return FALSE;
+    }
+    msg->length = length;
+    msg->header = *header;
+    msg->nfds_expected = 0;
+    return TRUE;
 }
 
 /* ---- decoding ---- */

@@ -107,6 +107,8 @@ struct _RpcMessage {
     int *fds;
     size_t nfds;
     size_t nfds_expected;
+    /* buffer came from rpc_message_alloc_buffer's pool (and goes back) */
+    gboolean pooled;
 };
 
 RpcMessage *rpc_message_new(void);
@@ -116,6 +118,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(RpcMessage, rpc_message_free)
 
 /* Drops buffer, header and fds (closing them): the message is as new. */
 void rpc_message_clear(RpcMessage *msg);
+
+/* Gives msg a buffer of len bytes (not zeroed), dropping the one it had.
+ * A buffer for a frame of stream-chunk size (RPC_MESSAGE_FRAME_MIN +
+ * RPC_STREAM_CHUNK_MAX bytes or less, and more than a quarter of that)
+ * comes from a small process-wide pool and goes back to it when the
+ * message is freed: a stream's many chunks then reuse a few warm buffers
+ * instead of faulting fresh pages in for each.  msg->length is not set. */
+void rpc_message_alloc_buffer(RpcMessage *msg, size_t len);
 
 /* Takes ownership of fd (also when it fails: then fd is closed).  More than
  * RPC_MESSAGE_NUM_FDS_MAX fails with FERRY_ERR_OVERFLOW. */
@@ -145,6 +155,22 @@ gboolean rpc_message_encode_error(RpcMessage *msg, const RpcHeader *header, cons
  * with status OK ends the stream. */
 gboolean rpc_message_encode_stream(RpcMessage *msg, const RpcHeader *header, const void *data,
                                    size_t len, GError **error);
+
+/* A STREAM frame filled in place, without copying the data: the payload
+ * is read (from a socket, a pipe) straight into the frame's buffer.
+ *
+ *     guint8 *payload;
+ *     g_autoptr(RpcMessage) msg = rpc_message_new_stream_frame(cap, &payload);
+ *     n = read(fd, payload, cap);                    // 0 <= n <= cap
+ *     rpc_message_seal_stream_frame(msg, &hdr, n, error);
+ *
+ * The buffer has room for the frame's head and cap bytes (at most
+ * RPC_MESSAGE_PAYLOAD_MAX) and is not zeroed.  Sealing writes length word
+ * and header for a payload of len <= cap bytes (header as for
+ * rpc_message_encode_stream). */
+RpcMessage *rpc_message_new_stream_frame(size_t cap, guint8 **payload);
+gboolean rpc_message_seal_stream_frame(RpcMessage *msg, const RpcHeader *header, size_t len,
+                                       GError **error);
 
 /* The length word at word[0..3]: returns the frame's length (what to read
  * in all, the 4 bytes included), or -1 when it is below

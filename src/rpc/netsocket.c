@@ -647,7 +647,7 @@ static gboolean netsocket_fill(NetSocket *sock, GError **error)
                 return FALSE;
             }
             sock->rmsg = rpc_message_new();
-            sock->rmsg->buffer = g_malloc((size_t)len);
+            rpc_message_alloc_buffer(sock->rmsg, (size_t)len);
             sock->rmsg->length = (size_t)len;
             memcpy(sock->rmsg->buffer, sock->lenbuf, sizeof(sock->lenbuf));
             sock->rstate = NET_READ_BODY;

@@ -513,9 +513,7 @@ const DriverOps remote_driver_ops = {
 
     .migrate_begin3 = remote_migrate_begin3,
     .migrate_prepare3 = remote_migrate_prepare3,
-    /* Tunnelled migration needs a DriverStream over an RPC stream: not
-     * yet (NULL: "does not support"). */
-    .migrate_prepare_tunnel3 = NULL,
+    .migrate_prepare_tunnel3 = remote_migrate_prepare_tunnel3,
     .migrate_perform3 = remote_migrate_perform3,
     .migrate_finish3 = remote_migrate_finish3,
     .migrate_confirm3 = remote_migrate_confirm3,

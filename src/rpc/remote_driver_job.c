@@ -1,8 +1,9 @@
 /*
  * remote_driver_job.c: the remote driver's jobs (statistics with libvirt's
- * fallback to GET_JOB_INFO, abort), migration tuning and the five v3
- * migration phases with typed parameters.  Cookies are opaque bytes here:
- * only the two daemons read them.
+ * fallback to GET_JOB_INFO, abort), migration tuning and the v3
+ * migration phases with typed parameters (PREPARE_TUNNEL3_PARAMS opens an
+ * RPC stream that the caller sends the migration data into).  Cookies are
+ * opaque bytes here: only the two daemons read them.
  */
 #include <config.h>
 
@@ -10,6 +11,8 @@
 #define FERRY_LOG_MODULE "rpc.remote"
 
 #include "rpc/remote_driver_priv.h"
+#include "rpc/remote_procs.h"
+#include "rpc/stream_driver.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -256,6 +259,42 @@ gboolean remote_migrate_prepare3(DriverConn *conn, const TypedParams *params, GB
     *cookie_out = remote_cookie_take(ret.cookie_out.cookie_out_len, ret.cookie_out.cookie_out_val);
     *uri_out = ret.uri_out ? g_strdup(*ret.uri_out) : NULL;
     remote_ret_free(REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS, &ret);
+    return TRUE;
+}
+
+gboolean remote_migrate_prepare_tunnel3(DriverConn *conn, DriverStream *stream,
+                                        const TypedParams *params, GBytes *cookie_in,
+                                        unsigned int flags, GBytes **cookie_out, GError **error)
+{
+    const int proc = REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS;
+    const RpcProcedure *p = rpc_program_find_proc(&rpc_remote_program, proc);
+    RemoteConn *rc = remote_conn(conn);
+    remote_domain_migrate_prepare_tunnel3_params_args args = { .flags = flags };
+    remote_domain_migrate_prepare_tunnel3_params_ret ret = { 0 };
+    g_auto(RemoteParams) wp = { 0 };
+    g_autoptr(RpcStream) st = NULL;
+
+    if (driver_stream_is_open(stream)) {
+        ferry_fail(error, FERRY_ERR_OPERATION_INVALID,
+                   "'%s': prepare (tunnelled): the stream is open already", rc->uri);
+        return FALSE;
+    }
+    if (!remote_cookie_check(cookie_in, error) || !remote_params_set(&wp, params, error))
+        return FALSE;
+    args.params.params_val = wp.val;
+    args.params.params_len = wp.len;
+    remote_cookie_borrow(cookie_in, &args.cookie_in.cookie_in_len, &args.cookie_in.cookie_in_val);
+    /* the stream is the call's: its serial keys the data the call opens */
+    st = rpc_client_stream_new(rc->client, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, proc);
+    if (!rpc_client_call_stream(rc->client, st, p->args, &args, p->ret, &ret, -1, error))
+        return FALSE;
+    *cookie_out = remote_cookie_take(ret.cookie_out.cookie_out_len, ret.cookie_out.cookie_out_val);
+    remote_ret_free(proc, &ret);
+    if (!rpc_stream_driver_open(stream, st, error)) {
+        rpc_stream_abort(st, NULL);
+        g_clear_pointer(cookie_out, g_bytes_unref);
+        return FALSE;
+    }
     return TRUE;
 }
 

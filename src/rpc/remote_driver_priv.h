@@ -100,6 +100,9 @@ gboolean remote_migrate_begin3(DriverConn *conn, const DriverDomain *dom, const 
 gboolean remote_migrate_prepare3(DriverConn *conn, const TypedParams *params, GBytes *cookie_in,
                                  unsigned int flags, GBytes **cookie_out, char **uri_out,
                                  GError **error);
+gboolean remote_migrate_prepare_tunnel3(DriverConn *conn, DriverStream *stream,
+                                        const TypedParams *params, GBytes *cookie_in,
+                                        unsigned int flags, GBytes **cookie_out, GError **error);
 gboolean remote_migrate_perform3(DriverConn *conn, const DriverDomain *dom, const char *dconnuri,
                                  const TypedParams *params, GBytes *cookie_in, unsigned int flags,
                                  GBytes **cookie_out, GError **error);

@@ -48,6 +48,9 @@ typedef struct {
     const RpcProcedure *proc;
 } ServerJob;
 
+/* The call a worker thread runs (for rpc_server_client_open_call_stream). */
+static GPrivate server_current_job;
+
 /* ---------------------------------------------------------------- server */
 
 static void server_worker(gpointer data, gpointer user_data);
@@ -488,6 +491,19 @@ RpcStream *rpc_server_client_open_stream(RpcServerClient *client, RpcMessage *ca
     return st;
 }
 
+RpcStream *rpc_server_client_open_call_stream(RpcServerClient *client, GError **error)
+{
+    ServerJob *job = g_private_get(&server_current_job);
+
+    if (!job || job->client != client) {
+        ferry_fail(error, FERRY_ERR_INTERNAL,
+                   "BUG: no call of client %s runs on this thread to open a stream for",
+                   netsocket_get_peer(client->sock));
+        return NULL;
+    }
+    return rpc_server_client_open_stream(client, job->call);
+}
+
 /* ---------------------------------------------------------------- keepalive */
 
 typedef struct {
@@ -633,10 +649,12 @@ static void server_worker(gpointer data, gpointer user_data)
         RpcServerHandlerFunc func =
             g_hash_table_lookup(job->prog->handlers, GINT_TO_POINTER(job->call->header.proc));
 
+        g_private_set(&server_current_job, job);
         if (func)
             server_run_handler(job, func);
         else
             job->prog->spec.dispatch(client, job->call, job->prog->spec.opaque);
+        g_private_set(&server_current_job, NULL);
     }
 
     g_mutex_lock(&client->lock);

@@ -174,6 +174,11 @@ gboolean rpc_server_client_send_event(RpcServerClient *client, guint32 prog, gui
  * Returns a reference. */
 RpcStream *rpc_server_client_open_stream(RpcServerClient *client, RpcMessage *call);
 
+/* The same for the call that the calling worker thread runs for client
+ * (its handler gets the decoded arguments only): FERRY_ERR_INTERNAL when
+ * none does. */
+RpcStream *rpc_server_client_open_call_stream(RpcServerClient *client, GError **error);
+
 /* Starts pinging the client every interval s when idle, closing it after
  * count missed PONGs (the daemon calls this once the client asked for
  * feature 10, PROGRAM_KEEPALIVE).  Again: restarts with the new values. */

@@ -10,12 +10,19 @@
 #define FERRY_ERROR_DOMAIN FERRY_FROM_RPC
 #define FERRY_LOG_MODULE "rpc.stream"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "util/error.h"
 #include "util/log.h"
 #include "util/iothread.h"
 #include "rpc/stream.h"
+
+/* A sender waiting for room checks for an abort this often. */
+#define STREAM_WAIT_SLICE_US (200 * 1000)
 
 struct _RpcStream {
     gint refs;
@@ -388,16 +395,13 @@ static gboolean stream_check_usable_locked(RpcStream *st, GError **error)
     return TRUE;
 }
 
-gboolean rpc_stream_send(RpcStream *st, const void *data, size_t len, GError **error)
+/* Waits until the socket's queue is within the window, checking every
+ * STREAM_WAIT_SLICE_US that the stream may still send (an abort on either
+ * side, or a finish, ends the wait). */
+static gboolean stream_wait_room(RpcStream *st, GError **error)
 {
-    const guint8 *p = data;
-
-    if (iothread_is_current()) {
-        ferry_fail(error, FERRY_ERR_INTERNAL, "BUG: rpc_stream_send on the I/O thread");
-        return FALSE;
-    }
-    while (len > 0) {
-        size_t chunk = MIN(len, (size_t)RPC_STREAM_CHUNK_MAX);
+    for (;;) {
+        g_autoptr(GError) err = NULL;
         size_t window;
 
         g_mutex_lock(&st->lock);
@@ -414,17 +418,137 @@ gboolean rpc_stream_send(RpcStream *st, const void *data, size_t len, GError **e
         window = st->window;
         g_mutex_unlock(&st->lock);
 
-        if (!netsocket_wait_queue(st->sock, window, -1, error))
+        if (netsocket_wait_queue(st->sock, window, g_get_monotonic_time() + STREAM_WAIT_SLICE_US,
+                                 &err))
+            return TRUE;
+        if (!ferry_error_is(err, FERRY_ERR_OPERATION_TIMEOUT)) {
+            g_propagate_error(error, g_steal_pointer(&err));
             return FALSE;
-        if (!stream_send_message(st, RPC_STATUS_CONTINUE, p, chunk, NULL, error))
-            return FALSE;
-        g_mutex_lock(&st->lock);
-        st->tx_bytes += chunk;
+        }
+    }
+}
+
+/* Queues a sealed CONTINUE frame of len data bytes (taken), unless the
+ * stream was aborted or finished meanwhile. */
+static gboolean stream_queue_data(RpcStream *st, RpcMessage *msg, size_t len, GError **error)
+{
+    g_autoptr(RpcMessage) owned = msg;
+
+    g_mutex_lock(&st->lock);
+    if (!stream_check_usable_locked(st, error)) {
         g_mutex_unlock(&st->lock);
+        return FALSE;
+    }
+    if (st->tx_done) {
+        g_mutex_unlock(&st->lock);
+        ferry_fail(error, FERRY_ERR_OPERATION_INVALID,
+                   "stream of procedure %d: sending after finish", st->hdr.proc);
+        return FALSE;
+    }
+    st->tx_bytes += len;
+    g_mutex_unlock(&st->lock);
+    return netsocket_send(st->sock, g_steal_pointer(&owned), error);
+}
+
+gboolean rpc_stream_send(RpcStream *st, const void *data, size_t len, GError **error)
+{
+    const guint8 *p = data;
+
+    if (iothread_is_current()) {
+        ferry_fail(error, FERRY_ERR_INTERNAL, "BUG: rpc_stream_send on the I/O thread");
+        return FALSE;
+    }
+    while (len > 0) {
+        size_t chunk = MIN(len, (size_t)RPC_STREAM_CHUNK_MAX);
+        guint8 *payload;
+        g_autoptr(RpcMessage) msg = NULL;
+
+        if (!stream_wait_room(st, error))
+            return FALSE;
+        msg = rpc_message_new_stream_frame(chunk, &payload);
+        memcpy(payload, p, chunk);
+        if (!rpc_message_seal_stream_frame(msg, &st->hdr, chunk, error) ||
+            !stream_queue_data(st, g_steal_pointer(&msg), chunk, error))
+            return FALSE;
         p += chunk;
         len -= chunk;
     }
     return TRUE;
+}
+
+/* Reads what fd has into buf: blocks for the first byte, then takes what
+ * is ready without waiting, up to cap.  The count (0: EOF), or -1. */
+static gssize stream_read_fd(int fd, guint8 *buf, size_t cap, GError **error)
+{
+    size_t got = 0;
+
+    while (got < cap) {
+        gssize n;
+
+        if (got > 0) {
+            struct pollfd pfd = { .fd = fd, .events = POLLIN };
+            int r = poll(&pfd, 1, 0);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+        }
+        n = read(fd, buf + got, cap - got);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+            if (got > 0)
+                break;
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+                ferry_fail_errno(error, errno, "cannot wait for data on fd %d", fd);
+                return -1;
+            }
+            continue;
+        }
+        ferry_fail_errno(error, errno, "cannot read stream data from fd %d", fd);
+        return -1;
+    }
+    return (gssize)got;
+}
+
+gssize rpc_stream_send_from_fd(RpcStream *st, int fd, GError **error)
+{
+    g_autoptr(RpcMessage) msg = NULL;
+    guint8 *payload;
+    gssize n;
+
+    if (iothread_is_current()) {
+        ferry_fail(error, FERRY_ERR_INTERNAL, "BUG: rpc_stream_send_from_fd on the I/O thread");
+        return -1;
+    }
+    if (!stream_wait_room(st, error))
+        return -1;
+    msg = rpc_message_new_stream_frame(RPC_STREAM_CHUNK_MAX, &payload);
+    n = stream_read_fd(fd, payload, RPC_STREAM_CHUNK_MAX, error);
+    if (n <= 0)
+        return n;
+    /* a small read does not hold a whole chunk's buffer while it waits in
+     * the socket's queue (the window counts bytes sent, not buffers) */
+    if ((size_t)n < RPC_STREAM_CHUNK_MAX / 4) {
+        g_autoptr(RpcMessage) small = rpc_message_new_stream_frame((size_t)n, &payload);
+
+        memcpy(payload, msg->buffer + RPC_MESSAGE_FRAME_MIN, (size_t)n);
+        rpc_message_free(g_steal_pointer(&msg));
+        msg = g_steal_pointer(&small);
+    }
+    if (!rpc_message_seal_stream_frame(msg, &st->hdr, (size_t)n, error) ||
+        !stream_queue_data(st, g_steal_pointer(&msg), (size_t)n, error))
+        return -1;
+    return n;
 }
 
 gssize rpc_stream_recv(RpcStream *st, void *buf, size_t len, int timeout_ms, GError **error)
@@ -468,6 +592,86 @@ gssize rpc_stream_recv(RpcStream *st, void *buf, size_t len, int timeout_ms, GEr
     }
     stream_rx_shrunk_locked(st);
     return (gssize)n;
+}
+
+/* Writes len bytes to fd (blocking or not); FALSE with a system error. */
+static gboolean stream_write_fd(int fd, const guint8 *p, size_t len, GError **error)
+{
+    gboolean is_socket = TRUE;
+
+    while (len > 0) {
+        gssize n;
+
+        /* no SIGPIPE from a reader that went away */
+        n = is_socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+        if (n < 0 && is_socket && errno == ENOTSOCK) {
+            is_socket = FALSE;
+            continue;
+        }
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+                ferry_fail_errno(error, errno, "cannot wait to write to fd %d", fd);
+                return FALSE;
+            }
+            continue;
+        }
+        ferry_fail_errno(error, n < 0 ? errno : EIO, "cannot write stream data to fd %d", fd);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gssize rpc_stream_recv_to_fd(RpcStream *st, int fd, int timeout_ms, GError **error)
+{
+    gint64 end = timeout_ms < 0 ? -1 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    g_autoptr(RpcMessage) head = NULL;
+    const guint8 *data;
+    size_t offset, len;
+
+    if (iothread_is_current()) {
+        ferry_fail(error, FERRY_ERR_INTERNAL, "BUG: rpc_stream_recv_to_fd on the I/O thread");
+        return -1;
+    }
+    g_mutex_lock(&st->lock);
+    while (g_queue_is_empty(&st->rx) && !st->rx_eof && !st->error) {
+        if (end < 0) {
+            g_cond_wait(&st->cond, &st->lock);
+        } else if (!g_cond_wait_until(&st->cond, &st->lock, end)) {
+            g_mutex_unlock(&st->lock);
+            ferry_fail(error, FERRY_ERR_OPERATION_TIMEOUT,
+                       "stream of procedure %d: no data within %d ms", st->hdr.proc, timeout_ms);
+            return -1;
+        }
+    }
+    head = g_queue_pop_head(&st->rx);
+    if (!head) {
+        gboolean ok = stream_check_usable_locked(st, error);
+
+        st->eof_told = ok;
+        g_mutex_unlock(&st->lock);
+        return ok ? 0 : -1;
+    }
+    /* out of the queue (and the window) now: the socket may read on while
+     * this chunk goes to fd */
+    offset = st->rx_offset;
+    st->rx_offset = 0;
+    data = rpc_message_stream_data(head, &len);
+    st->rx_queued -= len - offset;
+    stream_rx_shrunk_locked(st);
+    g_mutex_unlock(&st->lock);
+
+    if (!stream_write_fd(fd, data + offset, len - offset, error))
+        return -1;
+    return (gssize)(len - offset);
 }
 
 gboolean rpc_stream_finish(RpcStream *st, GError **error)

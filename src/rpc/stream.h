@@ -19,7 +19,8 @@
  *
  * Flow control.  Sending waits (on the caller's thread, never the I/O
  * thread) while the socket has more than the window queued, so a slow
- * reader backs up the writer through TCP.  Receiving: data arrives on the
+ * reader backs up the writer through TCP; an abort (either side) ends the
+ * wait within STREAM_WAIT_SLICE_US (stream.c).  Receiving: data arrives on the
  * I/O thread and is queued for rpc_stream_recv() (pull), or handed to a
  * consumer callback that may refuse a chunk (then it stays queued until
  * rpc_stream_resume()).  When the queue holds the window or more, the
@@ -56,10 +57,25 @@ void rpc_stream_set_window(RpcStream *st, size_t bytes);
  * connection closed.  Not on the I/O thread. */
 gboolean rpc_stream_send(RpcStream *st, const void *data, size_t len, GError **error);
 
+/* Waits for room as rpc_stream_send does, then reads what fd has (blocking
+ * for the first byte, then only what is ready, at most
+ * RPC_STREAM_CHUNK_MAX) straight into the frame that goes out: the bytes
+ * sent, 0 at fd's EOF (nothing sent), -1 with *error.  fd may be blocking
+ * or not; to stop a sender blocked on fd, shut fd down (its EOF).  Not on
+ * the I/O thread. */
+gssize rpc_stream_send_from_fd(RpcStream *st, int fd, GError **error);
+
 /* Waits for data: > 0 bytes copied, 0 at the end of the peer's data, -1
  * with *error on abort, close or timeout (timeout_ms -1: none).  Not on
  * the I/O thread; not with a consumer set. */
 gssize rpc_stream_recv(RpcStream *st, void *buf, size_t len, int timeout_ms, GError **error);
+
+/* As rpc_stream_recv, but takes the next received chunk (what is left of
+ * it) out of the queue and writes it whole to fd, from the frame it came
+ * in: the bytes written, 0 at the end, -1 with *error (a failed write is
+ * FERRY_ERR_SYSTEM and loses that chunk).  fd may be blocking or not;
+ * writing to a socket raises no SIGPIPE. */
+gssize rpc_stream_recv_to_fd(RpcStream *st, int fd, int timeout_ms, GError **error);
 
 /* Sends OK (once) and waits for the peer's OK.  FALSE with the reason if
  * the stream was aborted or its connection closed first.  On the I/O
