@@ -735,6 +735,73 @@ static void test_start_again(Fixture *fx, gconstpointer data)
     g_assert_no_error(err);
 }
 
+/* A source QEMU that does not end on SIGTERM (stopped by SIGSTOP here, so
+ * that the signal waits): Confirm3 answers at once all the same, the
+ * driver's grace period ends with SIGKILL, and the domain started again
+ * meanwhile waits for that. */
+static void test_retire_sigkill(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL;
+    g_autoptr(TypedParams) dparams = NULL;
+    g_autoptr(TypedParams) sparams = NULL;
+    g_autoptr(GBytes) c1 = NULL, c2 = NULL, c3 = NULL, c4 = NULL;
+    g_autofree char *xml = NULL, *uri = NULL;
+    g_autoptr(GArray) before = NULL;
+    g_autoptr(GArray) after = NULL;
+    pid_t old;
+
+    if (!have_guest(fx))
+        return;
+    start_guest(fx, &dom, TRUE);
+    before = test_processes_naming(fx->root_a);
+    g_assert_cmpuint(before->len, ==, 1);
+    old = g_array_index(before, pid_t, 0);
+    params = mig_params(fx, &dom);
+    g_assert_true(
+        fx->src->ops->migrate_begin3(fx->src, &dom, params, MIGRATION_LIVE, &c1, &xml, &err));
+    g_assert_no_error(err);
+    dparams = typed_params_copy(params);
+    typed_params_remove(dparams, MIGRATION_PARAM_DEST_XML);
+    typed_params_add_string(dparams, MIGRATION_PARAM_DEST_XML, xml, NULL);
+    g_assert_true(
+        fx->dst->ops->migrate_prepare3(fx->dst, dparams, c1, MIGRATION_LIVE, &c2, &uri, &err));
+    g_assert_no_error(err);
+    sparams = typed_params_copy(params);
+    typed_params_add_string(sparams, MIGRATION_PARAM_URI, uri, NULL);
+    g_assert_true(fx->src->ops->migrate_perform3(fx->src, &dom, NULL, sparams, c2, MIGRATION_LIVE,
+                                                 &c3, &err));
+    g_assert_no_error(err);
+    typed_params_add_string(dparams, MIGRATION_PARAM_DEST_NAME, "mig1", NULL);
+    g_assert_true(fx->dst->ops->migrate_finish3(fx->dst, dparams, c3, MIGRATION_LIVE, FALSE,
+                                                &arrived, &c4, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(state_of(fx->dst, &arrived), ==, DRIVER_STATE_RUNNING);
+    /* (before the source's serial file starts anew) */
+    check_guest_moved(fx);
+
+    g_assert_cmpint(kill(old, SIGSTOP), ==, 0);
+    g_assert_true(
+        fx->src->ops->migrate_confirm3(fx->src, &dom, NULL, c4, MIGRATION_LIVE, FALSE, &err));
+    g_assert_no_error(err);
+    /* shut off at once; its QEMU is still there, stopped */
+    g_assert_cmpint(state_of(fx->src, &dom), ==, DRIVER_STATE_SHUTOFF);
+    g_assert_cmpint(kill(old, 0), ==, 0);
+    /* starting it again waits for the grace period and SIGKILL */
+    g_assert_true(fx->src->ops->create(fx->src, &dom, 0, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(kill(old, 0), ==, -1);
+    after = test_processes_naming(fx->root_a);
+    g_assert_cmpuint(after->len, ==, 1);
+    g_assert_cmpint(g_array_index(after, pid_t, 0), !=, old);
+    g_assert_true(fx->src->ops->destroy(fx->src, &dom, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
 /* ---------------------------------------------------------------- ports */
 
 /* 127.0.0.1:port listened on by this process (fd returned). */
@@ -975,6 +1042,7 @@ int main(int argc, char **argv)
     ADD("conf/migration-host", test_conf_addr, &conf_host);
     ADD("conf/migration-address", test_conf_addr, &conf_address);
     ADD("start-again", test_start_again, NULL);
+    ADD("retire-sigkill", test_retire_sigkill, NULL);
     ADD("ports/taken", test_port_taken, &ports);
     ADD("ports/concurrent-prepare", test_port_concurrent, &ports);
     ADD("transport/fd", test_transport, &plain);
