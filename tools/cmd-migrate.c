@@ -464,9 +464,9 @@ static void result_from_completed_job(FerryDomain *dom, MigrateResult *result)
  * domain on the destination, the completed job on the source (a
  * persistent domain stays there, inactive), the watcher's last look at the
  * running job ("at least" that much data), the client's clock (the time).
- * What none of them has is named unknown, never printed as 0.  (Today the
- * destination's completed job has the time only, and a transient source
- * domain is gone with its job: the downtime is then unknown.) */
+ * What none of them has is named unknown, never printed as 0.  (The
+ * destination keeps the source's statistics from the migration cookie as
+ * its completed job; an older destination may not.) */
 static void migrate_summary(FerryDomain *dom, FerryDomain *ddom, const MigrateRequest *req,
                             const MigrateWatch *watch, gint64 wall_us)
 {

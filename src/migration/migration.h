@@ -142,3 +142,12 @@ gboolean migration_src_perform_p2p(struct _QemuDriver *drv, const DriverDomain *
  * a client's. */
 guint64 migration_owner_daemon_conn_id(void);
 gboolean migration_owner_is_daemon(guint64 conn);
+
+/* The end of a v3 sequence, shared by the direct and the tunnelled one:
+ * Finish3 on dst (cancelled unless performed) and Confirm3 on src
+ * (cancelled when Finish3 gave no domain).  first (taken) is the error so
+ * far, reported ahead of later ones. */
+gboolean migration_sequence_end(DriverConn *src, DriverConn *dst, const DriverDomain *dom,
+                                const TypedParams *params, GBytes *cookie3, unsigned int flags,
+                                gboolean performed, GError *first, DriverDomain *dom_out,
+                                GError **error);

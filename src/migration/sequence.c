@@ -60,19 +60,64 @@ static gboolean sequence_check_conn(DriverConn *conn, const char *side, GError *
     return TRUE;
 }
 
+gboolean migration_sequence_end(DriverConn *src, DriverConn *dst, const DriverDomain *dom,
+                                const TypedParams *params, GBytes *cookie3, unsigned int flags,
+                                gboolean performed, GError *first, DriverDomain *dom_out,
+                                GError **error)
+{
+    g_autoptr(GError) later = NULL;
+    g_autoptr(GBytes) cookie4 = NULL;
+    g_autoptr(TypedParams) fparams = NULL;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    gboolean finished;
+
+    /* Finish: cancelled when Perform failed */
+    FLOG_DEBUG("domain '%s': finish3%s", dom->name, performed ? "" : " (cancelled)");
+    fparams = typed_params_copy(params);
+    if (!typed_params_find(fparams, MIGRATION_PARAM_DEST_NAME) &&
+        typed_params_add_string(fparams, MIGRATION_PARAM_DEST_NAME, dom->name, &later) < 0)
+        ferry_error_keep_first(&first, g_steal_pointer(&later));
+    finished = dst->ops->migrate_finish3(dst, fparams, cookie3, flags, !performed, &arrived,
+                                         &cookie4, &later);
+    if (!finished && !performed) {
+        /* a cancelled Finish3 answers no domain, often with an error: the
+         * expected outcome, not news for the user */
+        FLOG_DEBUG("domain '%s': cancelled finish3: %s", dom->name,
+                   later ? later->message : "no domain");
+        g_clear_error(&later);
+    } else if (!finished) {
+        ferry_error_keep_first(&first, g_steal_pointer(&later));
+    }
+
+    /* Confirm: cancelled when Finish gave no domain */
+    FLOG_DEBUG("domain '%s': confirm3%s", dom->name, finished ? "" : " (cancelled)");
+    if (!src->ops->migrate_confirm3(src, dom, params, cookie4, flags, !finished, &later))
+        ferry_error_keep_first(&first, g_steal_pointer(&later));
+
+    if (first || !finished) {
+        if (!first)
+            ferry_fail(&first, FERRY_ERR_OPERATION_FAILED,
+                       "domain '%s': the migration did not finish", dom->name);
+        g_propagate_error(error, first);
+        return FALSE;
+    }
+    if (dom_out)
+        driver_domain_copy(dom_out, &arrived);
+    return TRUE;
+}
+
 gboolean migration_sequence(DriverConn *src, DriverConn *dst, const DriverDomain *dom,
                             const TypedParams *params, unsigned int flags, DriverDomain *dom_out,
                             GError **error)
 {
     g_autoptr(GError) first = NULL;
     g_autoptr(GError) later = NULL;
-    g_autoptr(GBytes) cookie1 = NULL, cookie2 = NULL, cookie3 = NULL, cookie4 = NULL;
+    g_autoptr(GBytes) cookie1 = NULL, cookie2 = NULL, cookie3 = NULL;
     g_autofree char *xml = NULL;
     g_autofree char *uri = NULL;
-    g_autoptr(TypedParams) dparams = NULL, sparams = NULL, fparams = NULL;
-    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) dparams = NULL, sparams = NULL;
     gboolean supported = FALSE;
-    gboolean performed, finished;
+    gboolean performed;
 
     if (!sequence_check_conn(src, "source", error) ||
         !sequence_check_conn(dst, "destination", error))
@@ -114,37 +159,6 @@ gboolean migration_sequence(DriverConn *src, DriverConn *dst, const DriverDomain
         (sparams = params_with(params, MIGRATION_PARAM_URI, uri, &first)) &&
         src->ops->migrate_perform3(src, dom, NULL, sparams, cookie2, flags, &cookie3, &first);
 
-    /* Finish: cancelled when Perform failed */
-    FLOG_DEBUG("domain '%s': finish3%s", dom->name, performed ? "" : " (cancelled)");
-    fparams = typed_params_copy(params);
-    if (!typed_params_find(fparams, MIGRATION_PARAM_DEST_NAME) &&
-        typed_params_add_string(fparams, MIGRATION_PARAM_DEST_NAME, dom->name, &later) < 0)
-        ferry_error_keep_first(&first, g_steal_pointer(&later));
-    finished = dst->ops->migrate_finish3(dst, fparams, cookie3, flags, !performed, &arrived,
-                                         &cookie4, &later);
-    if (!finished && !performed) {
-        /* a cancelled Finish3 answers no domain, often with an error: the
-         * expected outcome, not news for the user */
-        FLOG_DEBUG("domain '%s': cancelled finish3: %s", dom->name,
-                   later ? later->message : "no domain");
-        g_clear_error(&later);
-    } else if (!finished) {
-        ferry_error_keep_first(&first, g_steal_pointer(&later));
-    }
-
-    /* Confirm: cancelled when Finish gave no domain */
-    FLOG_DEBUG("domain '%s': confirm3%s", dom->name, finished ? "" : " (cancelled)");
-    if (!src->ops->migrate_confirm3(src, dom, params, cookie4, flags, !finished, &later))
-        ferry_error_keep_first(&first, g_steal_pointer(&later));
-
-    if (first || !finished) {
-        if (!first)
-            ferry_fail(&first, FERRY_ERR_OPERATION_FAILED,
-                       "domain '%s': the migration did not finish", dom->name);
-        g_propagate_error(error, g_steal_pointer(&first));
-        return FALSE;
-    }
-    if (dom_out)
-        driver_domain_copy(dom_out, &arrived);
-    return TRUE;
+    return migration_sequence_end(src, dst, dom, params, cookie3, flags, performed,
+                                  g_steal_pointer(&first), dom_out, error);
 }

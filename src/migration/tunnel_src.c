@@ -225,13 +225,12 @@ gboolean migration_sequence_tunnelled(DriverConn *src, DriverConn *dst, const Dr
 {
     g_autoptr(GError) first = NULL;
     g_autoptr(GError) later = NULL;
-    g_autoptr(GBytes) cookie1 = NULL, cookie2 = NULL, cookie3 = NULL, cookie4 = NULL;
+    g_autoptr(GBytes) cookie1 = NULL, cookie2 = NULL, cookie3 = NULL;
     g_autofree char *xml = NULL;
-    g_autoptr(TypedParams) dparams = NULL, fparams = NULL;
+    g_autoptr(TypedParams) dparams = NULL;
     g_autoptr(DriverStream) stream = NULL;
-    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
     gboolean supported = FALSE;
-    gboolean performed, finished;
+    gboolean performed;
     /* what the phases here take: the tunnel is this file's business */
     unsigned int pflags;
 
@@ -281,37 +280,6 @@ gboolean migration_sequence_tunnelled(DriverConn *src, DriverConn *dst, const Dr
                                      dom, stream, params, cookie2, pflags, &cookie3, &first);
     g_clear_pointer(&stream, driver_stream_unref);
 
-    /* Finish: cancelled when Perform failed */
-    FLOG_DEBUG("domain '%s': finish3%s", dom->name, performed ? "" : " (cancelled)");
-    fparams = params_with(params, MIGRATION_PARAM_DEST_NAME, NULL, &later);
-    if (!typed_params_find(fparams, MIGRATION_PARAM_DEST_NAME) &&
-        typed_params_add_string(fparams, MIGRATION_PARAM_DEST_NAME, dom->name, &later) < 0)
-        ferry_error_keep_first(&first, g_steal_pointer(&later));
-    finished = dst->ops->migrate_finish3(dst, fparams, cookie3, pflags, !performed, &arrived,
-                                         &cookie4, &later);
-    if (!finished && !performed) {
-        /* a cancelled Finish3 answers no domain, often with an error: the
-         * expected outcome (or the destination is gone, which is why) */
-        FLOG_DEBUG("domain '%s': cancelled finish3: %s", dom->name,
-                   later ? later->message : "no domain");
-        g_clear_error(&later);
-    } else if (!finished) {
-        ferry_error_keep_first(&first, g_steal_pointer(&later));
-    }
-
-    /* Confirm: cancelled when Finish gave no domain */
-    FLOG_DEBUG("domain '%s': confirm3%s", dom->name, finished ? "" : " (cancelled)");
-    if (!src->ops->migrate_confirm3(src, dom, params, cookie4, pflags, !finished, &later))
-        ferry_error_keep_first(&first, g_steal_pointer(&later));
-
-    if (first || !finished) {
-        if (!first)
-            ferry_fail(&first, FERRY_ERR_OPERATION_FAILED,
-                       "domain '%s': the migration did not finish", dom->name);
-        g_propagate_error(error, g_steal_pointer(&first));
-        return FALSE;
-    }
-    if (dom_out)
-        driver_domain_copy(dom_out, &arrived);
-    return TRUE;
+    return migration_sequence_end(src, dst, dom, params, cookie3, pflags, performed,
+                                  g_steal_pointer(&first), dom_out, error);
 }
