@@ -201,7 +201,8 @@ static char *tls_uri(Fixture *fx)
 }
 
 /* The same over TLS: A's ferryd connects to B's TLS port with its own
- * client certificate (the client gives no ?pkipath=). */
+ * client certificate (the client gives no ?pkipath=); then tunnelled over
+ * that TLS connection. */
 static void test_tls(Fixture *fx, gconstpointer data)
 {
     if (!lft_have_guest())
@@ -217,6 +218,18 @@ static void test_tls(Fixture *fx, gconstpointer data)
     assert_run_ok(mig, "ferry migrate --p2p over TLS");
     g_assert_true(g_str_has_suffix(mig->err, "\rMigration: [100 %]\n"));
     check_moved_p2p(fx, "g1", TRUE);
+
+    /* and tunnelled: the guest's memory itself rides the TLS connection
+     * (g2 has g1's UUID: g1 goes first) */
+    g_autoptr(Run) gone = FERRY(fx->b.tcp_uri, "destroy", "g1");
+    assert_run_ok(gone, "ferry destroy g1 on B");
+    start_guest(fx, "g2", 8, 200, FALSE, FALSE);
+    g_autofree char *dxml2 = dest_xml_file(fx, "g2");
+    g_autoptr(Run) tun = FERRY(fx->a.tcp_uri, "migrate", "--p2p", "--tunnelled", "--live",
+                               "--verbose", "--xml", dxml2, "g2", desturi);
+    assert_run_ok(tun, "ferry migrate --p2p --tunnelled over TLS");
+    g_assert_true(g_str_has_suffix(tun->err, "\rMigration: [100 %]\n"));
+    check_moved_p2p(fx, "g2", TRUE);
 }
 
 /* Without a client certificate of A's, B refuses the connection: the
