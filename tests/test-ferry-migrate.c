@@ -240,7 +240,8 @@ static void test_timeout_suspend(Fixture *fx, gconstpointer data)
 {
     if (!lft_have_guest())
         return;
-    start_guest(fx, "g1", 8, 4000, FALSE, FALSE);
+    /* filled: 8 MiB of data at 4 MiB/s cannot be sent before the timeout */
+    start_guest(fx, "g1", 8, 4000, FALSE, TRUE);
     g_autofree char *dxml = dest_xml_file(fx, "g1");
     g_autoptr(Run) mig = FERRY(fx->a.tcp_uri, "migrate", "--live", "--verbose", "--bandwidth", "4",
                                "--timeout", "1", "--timeout-suspend", "--xml", dxml, "--migrateuri",
@@ -261,7 +262,8 @@ static void test_postcopy_timeout(Fixture *fx, gconstpointer data)
 {
     if (!lft_have_guest())
         return;
-    start_guest(fx, "g1", 8, 4000, FALSE, FALSE);
+    /* filled: 8 MiB of data at 4 MiB/s cannot be sent before the timeout */
+    start_guest(fx, "g1", 8, 4000, FALSE, TRUE);
     g_autofree char *dxml = dest_xml_file(fx, "g1");
     g_autoptr(Run) mig = FERRY(fx->a.tcp_uri, "migrate", "--live", "--verbose", "--postcopy",
                                "--bandwidth", "4", "--timeout", "1", "--timeout-postcopy", "--xml",
