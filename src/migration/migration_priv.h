@@ -182,6 +182,13 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
                                const TypedParams *params, GBytes *cookie_in, unsigned int flags,
                                gboolean cancelled, GError **error);
 
+/* graphics.c: before `migrate` (obj locked, the migration-out job
+ * owned): when the domain has SPICE graphics and cookie 2 (may be NULL)
+ * says where the destination's SPICE listens, client_migrate_info tells
+ * QEMU, so that connected viewers follow the guest.  A failure is logged
+ * as a warning: the migration goes on (always TRUE). */
+gboolean migration_src_graphics_relocate(DomainObj *obj, const MigrationCookie *cookie);
+
 /* offline.c: VIR_MIGRATE_OFFLINE, the definition only. */
 gboolean migration_src_begin_offline(QemuDriver *drv, DomainObj *obj, const TypedParams *params,
                                      unsigned int flags, GBytes **cookie_out, char **xml_out,

@@ -1,8 +1,9 @@
 /*
  * perform.c: Perform3 on the source.  Refuses a migration that needs a
  * capability cookie 2 says the destination's QEMU lacks, sets the
- * source's capabilities and parameters (params.c), starts `migrate` to
- * the destination's URI (over a connection ferry opens itself for tcp:,
+ * source's capabilities and parameters (params.c), tells SPICE where its
+ * viewers follow the guest (graphics.c), starts `migrate` to the
+ * destination's URI (over a connection ferry opens itself for tcp:,
  * connect.c) and
  * follows it with query-migrate (progress for domjobinfo, an abort through
  * migrate_cancel), releases the disk leases at the switchover (QEMU pauses
@@ -492,7 +493,8 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
     perform_guard_resume(drv, obj);
     ok = migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, params, flags,
                                 MIGRATION_SIDE_SRC, error) &&
-         perform_start(obj, uri, flags, error) && perform_follow(drv, obj, &last, &postcopy, error);
+         migration_src_graphics_relocate(obj, cookie2) && perform_start(obj, uri, flags, error) &&
+         perform_follow(drv, obj, &last, &postcopy, error);
     if (ok) {
         /* without pause-before-switchover the leases go now */
         LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
