@@ -428,6 +428,55 @@ static void test_caps_refused(Fixture *fx, gconstpointer data)
     g_assert_no_error(err);
 }
 
+/* SPICE listens on every address: cookie 2 names the host the
+ * destination advertises for the migration (ferryd.conf's
+ * migration_host here), and that is where the source's viewers go. */
+static void test_wildcard_listen(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL, sparams = NULL, fparams = NULL;
+    g_autoptr(GBytes) c2 = NULL, c3 = NULL, c4 = NULL;
+    g_autoptr(MigrationCookie) k2 = NULL;
+    g_autofree char *uri = NULL, *sent = NULL, *want = NULL;
+
+    if (!have_guest(fx))
+        return;
+    start_graphics_guest(fx, &dom,
+                         "    <graphics type='spice' autoport='yes' listen='0.0.0.0'/>\n");
+    params = mig_params(fx, &dom);
+    typed_params_remove(params, MIGRATION_PARAM_LISTEN_ADDRESS);
+    k2 = begin_prepare(fx, &dom, params, MIGRATION_LIVE, &uri);
+    g_assert_cmpstr(k2->graphics->listen, ==, "localhost");
+    g_assert_cmpint(k2->graphics->port, ==, graphics_port(fx->b, "mig1", DOMAIN_GRAPHICS_SPICE));
+    g_test_message("cookie 2: spice %s:%d, migration to %s", k2->graphics->listen,
+                   k2->graphics->port, uri);
+
+    c2 = bake(k2);
+    sparams = params_with(params, MIGRATION_PARAM_URI, uri);
+    trace_start(fx);
+    g_assert_true(fx->src->ops->migrate_perform3(fx->src, &dom, NULL, sparams, c2, MIGRATION_LIVE,
+                                                 &c3, &err));
+    sent = trace_grep(fx, "\"execute\":\"client_migrate_info\"");
+    trace_stop();
+    g_assert_no_error(err);
+    want = g_strdup_printf("\"arguments\":{\"protocol\":\"spice\",\"hostname\":\"localhost\","
+                           "\"port\":%d}",
+                           k2->graphics->port);
+    g_assert_nonnull(strstr(sent, want));
+    fparams = params_with(params, MIGRATION_PARAM_DEST_NAME, "mig1");
+    g_assert_true(fx->dst->ops->migrate_finish3(fx->dst, fparams, c3, MIGRATION_LIVE, FALSE,
+                                                &arrived, &c4, &err));
+    g_assert_no_error(err);
+    g_assert_true(
+        fx->src->ops->migrate_confirm3(fx->src, &dom, params, c4, MIGRATION_LIVE, FALSE, &err));
+    g_assert_no_error(err);
+    check_guest_moved(fx);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
 /* client_migrate_info fails (the relay answers it with QEMU's error):
  * a warning, and the migration goes on and completes. */
 static void test_relocation_fails(Fixture *fx, gconstpointer data)
@@ -480,13 +529,16 @@ static void test_relocation_fails(Fixture *fx, gconstpointer data)
 
 int main(int argc, char **argv)
 {
+    static const FixtureOpts conf_host = { .mig_address = "0.0.0.0", .mig_host = "localhost" };
+
     migration_test_init(&argc, &argv);
-#define ADD(path, fn) \
-    g_test_add("/migration/graphics/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
-    ADD("spice-relocation", test_spice_relocation);
-    ADD("vnc", test_vnc);
-    ADD("caps-refused", test_caps_refused);
-    ADD("relocation-fails", test_relocation_fails);
+#define ADD(path, fn, opts) \
+    g_test_add("/migration/graphics/" path, Fixture, opts, fixture_setup, fn, fixture_teardown)
+    ADD("spice-relocation", test_spice_relocation, NULL);
+    ADD("vnc", test_vnc, NULL);
+    ADD("caps-refused", test_caps_refused, NULL);
+    ADD("wildcard-listen", test_wildcard_listen, &conf_host);
+    ADD("relocation-fails", test_relocation_fails, NULL);
 #undef ADD
     return g_test_run();
 }
