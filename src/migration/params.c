@@ -50,7 +50,8 @@ typedef struct {
     MigrationSide side;
     MigrationCapWhen when;
     unsigned int flag; /* MIGRATION_CAP_FLAG */
-    const char *method; /* MIGRATION_CAP_COMPRESSION; the flag's name for MIGRATION_CAP_FLAG */
+    /* MIGRATION_CAP_COMPRESSION: the method; MIGRATION_CAP_FLAG: the flag (messages) */
+    const char *asked_by;
 } MigrationCapMap;
 
 static const MigrationCapMap migration_caps[] = {
@@ -178,7 +179,7 @@ static gboolean cap_on(const MigrationCapMap *m, GStrv methods, unsigned int fla
     case MIGRATION_CAP_FLAG:
         return (flags & m->flag) != 0;
     case MIGRATION_CAP_COMPRESSION:
-        return method_asked(methods, flags, m->method);
+        return method_asked(methods, flags, m->asked_by);
     case MIGRATION_CAP_ALWAYS:
         return TRUE;
     }
@@ -229,7 +230,7 @@ gboolean migration_params_check_peer_caps(const char *name, const MigrationCooki
                    "'%s' (needed for %s '%s'); not migrating",
                    name, m->capability,
                    m->when == MIGRATION_CAP_FLAG ? "the migration flag" : "the compression method",
-                   m->method);
+                   m->asked_by);
         return FALSE;
     }
     return TRUE;
@@ -284,7 +285,7 @@ gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob 
                            name, m->capability,
                            m->when == MIGRATION_CAP_FLAG ? "the migration flag"
                                                          : "the compression method",
-                           m->method);
+                           m->asked_by);
                 return FALSE;
             }
             continue;
