@@ -346,6 +346,39 @@ static void test_error_reply(Fixture *fx, gconstpointer data)
     assert_mock_done(fx);
 }
 
+/* client_migrate_info: the ports given, the absent ones left out, the
+ * certificate subject only when there is one; QEMU's error comes back. */
+static void test_client_migrate_info(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    expect_capabilities(fx);
+    qmp_mock_expect_return(fx->mock, "client_migrate_info",
+                           "{\"protocol\": \"spice\", \"hostname\": \"192.0.2.7\", "
+                           "\"port\": 5901}",
+                           "{}");
+    qmp_mock_expect_return(fx->mock, "client_migrate_info",
+                           "{\"protocol\": \"spice\", \"hostname\": \"hostB\", "
+                           "\"port\": 5902, \"tls-port\": 5903, "
+                           "\"cert-subject\": \"C=GB,O=Example,CN=hostB\"}",
+                           "{}");
+    qmp_mock_expect_error(fx->mock, "client_migrate_info",
+                          "{\"protocol\": \"spice\", \"hostname\": \"hostB\", "
+                          "\"tls-port\": 5903}",
+                          "GenericError", "Could not set up display for migration");
+    open_monitor(fx);
+
+    g_assert_true(qmp_client_migrate_info(fx->mon, "spice", "192.0.2.7", 5901, -1, NULL, &err));
+    g_assert_no_error(err);
+    g_assert_true(qmp_client_migrate_info(fx->mon, "spice", "hostB", 5902, 5903,
+                                          "C=GB,O=Example,CN=hostB", &err));
+    g_assert_no_error(err);
+    g_assert_false(qmp_client_migrate_info(fx->mon, "spice", "hostB", -1, 5903, NULL, &err));
+    g_assert_error(err, MON_ERROR, FERRY_ERR_OPERATION_FAILED);
+    g_assert_nonnull(strstr(err->message, "Could not set up display for migration"));
+    assert_mock_done(fx);
+}
+
 /* QEMU answers a request it could not parse without an id: the answer
  * goes to the oldest command sent. */
 static void test_reply_without_id(Fixture *fx, gconstpointer data)
@@ -1153,6 +1186,7 @@ int main(int argc, char **argv)
     ADD("no-greeting", test_no_greeting);
     ADD("command", test_command);
     ADD("error-reply", test_error_reply);
+    ADD("client-migrate-info", test_client_migrate_info);
     ADD("reply-without-id", test_reply_without_id);
     ADD("event-between", test_event_between);
     ADD("events", test_events);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #include "tests/testproc.h"
 #include "tests/tls-certs.h"
 #include "util/error.h"
+#include "util/log.h"
 
 typedef struct {
     gboolean tls;
@@ -358,6 +360,74 @@ static void test_refused(TunnelFixture *fx, gconstpointer data)
     g_assert_true(fx->m.src->ops->destroy(fx->m.src, &dom, 0, NULL));
 }
 
+/* The port of the SPICE graphics in a domain's live XML. */
+static int spice_port_of(DriverConn *conn, const DriverDomain *dom)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *xml = conn->ops->get_xml_desc(conn, dom, 0, &err);
+    g_autoptr(GRegex) re = g_regex_new("<graphics type=.spice.[^>]* port=.([0-9]+).", 0, 0, NULL);
+    g_autoptr(GMatchInfo) m = NULL;
+    g_autofree char *port = NULL;
+
+    g_assert_no_error(err);
+    g_assert_true(g_regex_match(re, xml, 0, &m));
+    port = g_match_info_fetch(m, 1);
+    return atoi(port);
+}
+
+/* SPICE through a tunnel: the destination ferryd's tunnelled Prepare
+ * says where its SPICE listens (a port of its own: both QEMUs run on
+ * this machine) and the source tells its QEMU before migrating (the
+ * driver's QMP trace). */
+static void test_spice(TunnelFixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL;
+    g_autofree char *xml = NULL, *serial = serial_path(fx->m.root_a);
+    g_autofree char *trace = g_build_filename(fx->m.root_a, "qmp-trace.log", NULL);
+    g_autofree char *outputs = g_strdup_printf("1:file:%s", trace);
+    g_autofree char *text = NULL, *want = NULL;
+    int src_port, dst_port;
+
+    if (!ready(fx))
+        return;
+    xml = guest_xml(&fx->m, fx->m.root_a, "mig1", 64);
+    g_autoptr(GString) with = g_string_new(xml);
+    g_string_replace(with, "  </devices>",
+                     "    <graphics type='spice' autoport='yes' listen='127.0.0.1'/>\n"
+                     "  </devices>",
+                     1);
+    g_assert_true(fx->m.src->ops->create_xml(fx->m.src, with->str, 0, &dom, &err));
+    g_assert_no_error(err);
+    wait_serial(serial, 1, 0, NULL, NULL);
+    src_port = spice_port_of(fx->m.src, &dom);
+
+    params = tunnel_params(fx, &dom);
+    g_assert_true(ferry_log_set_filters("1:qemu.monitor", &err));
+    g_assert_true(ferry_log_set_outputs(outputs, &err));
+    migration_sequence_tunnelled(fx->m.src, fx->m.dst, &dom, params, MIGRATION_LIVE, &arrived,
+                                 &err);
+    ferry_log_reset();
+    ferry_log_init_from_env(NULL);
+    g_assert_no_error(err);
+    check_guest_moved(&fx->m);
+    dst_port = spice_port_of(fx->m.dst, &arrived);
+    g_test_message("SPICE: source port %d, destination port %d", src_port, dst_port);
+    g_assert_cmpint(dst_port, !=, src_port);
+
+    g_assert_true(g_file_get_contents(trace, &text, NULL, NULL));
+    want = g_strdup_printf("{\"execute\":\"client_migrate_info\",\"arguments\":{\"protocol\":"
+                           "\"spice\",\"hostname\":\"127.0.0.1\",\"port\":%d},",
+                           dst_port);
+    g_assert_nonnull(strstr(text, want));
+    g_assert_true(strstr(text, want) < strstr(text, "\"execute\":\"migrate\""));
+    g_assert_true(fx->m.dst->ops->destroy(fx->m.dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+    wait_dst_qemus(fx, 0);
+}
+
 int main(int argc, char **argv)
 {
     static const CaseOpts tcp = { FALSE, FALSE };
@@ -378,6 +448,7 @@ int main(int argc, char **argv)
     ADD("/tunnel/dst-killed/tls", kill_tls, test_interrupted);
     ADD("/tunnel/abort", tcp, test_interrupted);
     ADD("/tunnel/refused", tcp, test_refused);
+    ADD("/tunnel/spice", tcp, test_spice);
 #undef ADD
     return g_test_run();
 }

@@ -113,6 +113,9 @@
 #include "conf/domain_conf.h"
 #include "util/spawn.h"
 
+/* Where -vnc and -spice listen when the graphics name no address. */
+#define QEMU_GRAPHICS_DEFAULT_LISTEN "127.0.0.1"
+
 /* A tap that ferry opened for an interface, as fd numbers in QEMU. */
 typedef struct {
     const char *alias; /* the interface's alias ("net0") */

@@ -488,11 +488,9 @@ gboolean qemu_cmd_build_chardevs(QemuCmd *cmd, GError **error)
 
 /* ---------------------------------------------------------------- graphics */
 
-#define QEMU_DEFAULT_LISTEN "127.0.0.1"
-
 static gboolean qemu_cmd_build_vnc(QemuCmd *cmd, const DomainGraphicsDef *g, GError **error)
 {
-    const char *listen = g->listen ? g->listen : QEMU_DEFAULT_LISTEN;
+    const char *listen = g->listen ? g->listen : QEMU_GRAPHICS_DEFAULT_LISTEN;
     g_autoptr(GString) buf = g_string_new(NULL);
 
     if (g->port < QEMU_VNC_PORT_MIN || g->port > 65535) {
@@ -535,7 +533,7 @@ static gboolean qemu_cmd_build_spice(QemuCmd *cmd, const DomainGraphicsDef *g, G
         qemu_opt_uint(buf, "port", (unsigned int)g->port);
     if (g->tls_port >= 0)
         qemu_opt_uint(buf, "tls-port", (unsigned int)g->tls_port);
-    qemu_opt_str(buf, "addr", g->listen ? g->listen : QEMU_DEFAULT_LISTEN);
+    qemu_opt_str(buf, "addr", g->listen ? g->listen : QEMU_GRAPHICS_DEFAULT_LISTEN);
     if (!g->passwd)
         qemu_opt_bool(buf, "disable-ticketing", TRUE);
     if (g->image != DOMAIN_GRAPHICS_IMAGE_DEFAULT)

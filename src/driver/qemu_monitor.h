@@ -163,6 +163,12 @@ gboolean qmp_migrate_continue(QemuMonitor *mon, const char *state, GError **erro
 /* Asks a migration started with the postcopy-ram capability to switch to
  * post-copy (QEMU does it at its next iteration). */
 gboolean qmp_migrate_start_postcopy(QemuMonitor *mon, GError **error);
+/* client_migrate_info: tells the display server (protocol "spice") where
+ * its clients reconnect once the migration completes.  port and tls_port
+ * are left out when < 0 (QEMU wants at least one); cert_subject may be
+ * NULL. */
+gboolean qmp_client_migrate_info(QemuMonitor *mon, const char *protocol, const char *hostname,
+                                 int port, int tls_port, const char *cert_subject, GError **error);
 
 /* getfd: QEMU keeps a copy of fd under fdname (for "fd:NAME" URIs). */
 gboolean qmp_getfd(QemuMonitor *mon, int fd, const char *fdname, GError **error);

@@ -156,6 +156,24 @@ gboolean qmp_migrate_start_postcopy(QemuMonitor *mon, GError **error)
     return qmp_simple(mon, "migrate-start-postcopy", NULL, error);
 }
 
+gboolean qmp_client_migrate_info(QemuMonitor *mon, const char *protocol, const char *hostname,
+                                 int port, int tls_port, const char *cert_subject, GError **error)
+{
+    g_autoptr(json_object) args = json_object_new_object();
+    g_autoptr(json_object) ret = NULL;
+
+    json_object_object_add(args, "protocol", json_object_new_string(protocol));
+    json_object_object_add(args, "hostname", json_object_new_string(hostname));
+    if (port >= 0)
+        json_object_object_add(args, "port", json_object_new_int(port));
+    if (tls_port >= 0)
+        json_object_object_add(args, "tls-port", json_object_new_int(tls_port));
+    if (cert_subject)
+        json_object_object_add(args, "cert-subject", json_object_new_string(cert_subject));
+    ret = qmp_call(mon, "client_migrate_info", args, error);
+    return ret != NULL;
+}
+
 gboolean qmp_migrate_continue(QemuMonitor *mon, const char *state, GError **error)
 {
     return qmp_with_string(mon, "migrate-continue", "state", state, error);

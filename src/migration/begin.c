@@ -3,7 +3,8 @@
  * until Confirm3 (change protection), checks that the domain can migrate,
  * gives the XML the destination will run (the migratable form, or the
  * user's destination_xml once it passed the ABI check) and cookie 1 (who,
- * from where, the lock state).  On failure nothing changed.
+ * from where, the lock state, the graphics, the migration capabilities).  On failure nothing
+ * changed.
  */
 #include <config.h>
 
@@ -78,16 +79,25 @@ static char *begin_xml(DomainObj *obj, const TypedParams *params, GError **error
     return domain_def_format(def, DOMAIN_FORMAT_MIGRATABLE | DOMAIN_FORMAT_SECURE, error);
 }
 
-static GBytes *begin_cookie(QemuDriver *drv, DomainObj *obj, GError **error)
+/* Cookie 1: who, the lock state, the graphics as they listen here and the
+ * migration capabilities this QEMU has (auto='yes': this migration turns
+ * it on here). */
+static GBytes *begin_cookie(QemuDriver *drv, DomainObj *obj, const TypedParams *params,
+                            unsigned int flags, GError **error)
 {
     g_autoptr(MigrationCookie) cookie =
         migration_cookie_new(drv, domain_obj_name(obj), obj->def->uuid, error);
     LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
+    g_autoptr(QemuCaps) caps = NULL;
 
     if (!cookie)
         return NULL;
     cookie_set_mandatory(cookie, COOKIE_FEATURE_LOCKSTATE);
     if (lock && !lock_manager_inquire_cookie(lock, cookie, error))
+        return NULL;
+    if (!migration_cookie_src_graphics(cookie, obj->def, error) ||
+        !(caps = migration_get_caps(drv, obj, error)) ||
+        !migration_params_cookie_caps(cookie, caps, params, flags, MIGRATION_SIDE_SRC, error))
         return NULL;
     return migration_cookie_bake(cookie, error);
 }
@@ -121,7 +131,8 @@ gboolean migration_src_begin(QemuDriver *drv, guint64 conn_id, const DriverDomai
     /* Checked again under the job: the domain may have stopped meanwhile. */
     if (!begin_check_domain(obj, flags, error) ||
         !migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_BEGIN3, error) ||
-        !(xml = begin_xml(obj, params, error)) || !(cookie = begin_cookie(drv, obj, error))) {
+        !(xml = begin_xml(obj, params, error)) ||
+        !(cookie = begin_cookie(drv, obj, params, flags, error))) {
         domain_job_end_async(obj, DOMAIN_JOB_STATUS_FAILED);
         migration_save_status(drv, obj);
         return FALSE;

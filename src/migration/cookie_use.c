@@ -9,6 +9,7 @@
 #define FERRY_ERROR_DOMAIN FERRY_FROM_MIGRATION
 #define FERRY_LOG_MODULE "migration.cookie"
 
+#include "driver/qemu_command.h"
 #include "migration/migration_priv.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -69,4 +70,77 @@ MigrationCookie *migration_cookie_eat(QemuDriver *drv, const char *name, const c
         return NULL;
     }
     return g_steal_pointer(&cookie);
+}
+
+/* The address the graphics listen on: theirs, or QEMU's default. */
+static const char *graphics_listen(const DomainGraphicsDef *g)
+{
+    return g->listen ? g->listen : QEMU_GRAPHICS_DEFAULT_LISTEN;
+}
+
+static gboolean graphics_is_wildcard(const char *addr)
+{
+    return g_str_equal(addr, "0.0.0.0") || g_str_equal(addr, "::") || g_str_equal(addr, "[::]");
+}
+
+static const DomainGraphicsDef *graphics_find(const DomainDef *def, DomainGraphicsType type)
+{
+    for (gsize i = 0; i < def->ngraphics; i++) {
+        if (def->graphics[i]->type == type)
+            return def->graphics[i];
+    }
+    return NULL;
+}
+
+gboolean migration_has_spice(const DomainDef *def)
+{
+    return graphics_find(def, DOMAIN_GRAPHICS_SPICE) != NULL;
+}
+
+gboolean migration_cookie_src_graphics(MigrationCookie *cookie, const DomainDef *def,
+                                       GError **error)
+{
+    const DomainGraphicsDef *g = graphics_find(def, DOMAIN_GRAPHICS_SPICE);
+    CookieGraphicsType type = COOKIE_GRAPHICS_SPICE;
+
+    if (!g) {
+        g = graphics_find(def, DOMAIN_GRAPHICS_VNC);
+        type = COOKIE_GRAPHICS_VNC;
+    }
+    if (!g)
+        return TRUE;
+    return cookie_set_graphics(cookie, type, g->port,
+                               type == COOKIE_GRAPHICS_SPICE ? g->tls_port : -1, graphics_listen(g),
+                               NULL, error) == 0;
+}
+
+gboolean migration_cookie_dst_graphics(MigrationCookie *cookie, const DomainDef *def,
+                                       const char *host, GError **error)
+{
+    const DomainGraphicsDef *g = graphics_find(def, DOMAIN_GRAPHICS_SPICE);
+    const char *listen;
+
+    if (!g)
+        return TRUE;
+    listen = graphics_listen(g);
+    /* every address: the viewer goes where the source was told to send
+     * the migration */
+    if (graphics_is_wildcard(listen))
+        listen = host;
+    /* ferry has no SPICE TLS configuration (no x509 directory for
+     * -spice): no certificate subject to tell */
+    return cookie_set_graphics(cookie, COOKIE_GRAPHICS_SPICE, g->port, g->tls_port, listen, NULL,
+                               error) == 0;
+}
+
+const char *migration_advertised_host(QemuDriver *drv)
+{
+    const char *conf_listen = qemu_driver_get_migration_address(drv);
+    const char *conf_host = qemu_driver_get_migration_host(drv);
+
+    if (conf_host)
+        return conf_host;
+    if (conf_listen && !graphics_is_wildcard(conf_listen))
+        return conf_listen;
+    return qemu_driver_get_hostname(drv);
 }

@@ -65,6 +65,20 @@ gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob 
                                 const TypedParams *params, unsigned int flags, MigrationSide side,
                                 GError **error);
 
+/* Cookie 1 and 2's <capabilities>: every capability of the table that
+ * caps (this side's QEMU) has, auto='yes' when this migration turns it on
+ * on side.  The part is flagged even when empty. */
+gboolean migration_params_cookie_caps(MigrationCookie *cookie, const QemuCaps *caps,
+                                      const TypedParams *params, unsigned int flags,
+                                      MigrationSide side, GError **error);
+/* Perform3: refuses a capability this migration turns on at the
+ * destination that the destination's cookie 2 lacks (a cookie without
+ * <capabilities>, from an older peer, is accepted).  name names the
+ * domain. */
+gboolean migration_params_check_peer_caps(const char *name, const MigrationCookie *cookie,
+                                          const TypedParams *params, unsigned int flags,
+                                          GError **error);
+
 /* ---------------------------------------------------------------- common.c */
 
 /* The domain, locked and referenced (g_autoptr(DomainObjLocked)). */
@@ -127,11 +141,34 @@ GBytes *migration_cookie_bake(MigrationCookie *cookie, GError **error);
 MigrationCookie *migration_cookie_eat(QemuDriver *drv, const char *name, const char *phase,
                                       GBytes *bytes, gboolean optional, GError **error);
 
+/* The domain has <graphics type='spice'>. */
+gboolean migration_has_spice(const DomainDef *def);
+/* Cookie 1's <graphics>: the source's first SPICE graphics, else its
+ * first VNC, as they listen (type, listen address, port, tls port). */
+gboolean migration_cookie_src_graphics(MigrationCookie *cookie, const DomainDef *def,
+                                       GError **error);
+/* Cookie 2's <graphics>: the destination's SPICE graphics (def of the
+ * started QEMU) as a viewer reaches them: the listen address, or host when
+ * it is a wildcard, and the ports QEMU got.  Nothing without SPICE. */
+gboolean migration_cookie_dst_graphics(MigrationCookie *cookie, const DomainDef *def,
+                                       const char *host, GError **error);
+/* The host name this destination advertises without a migrate_uri or
+ * listen address (ferryd.conf's migration_host, a specific
+ * migration_address, else the host's name). */
+const char *migration_advertised_host(QemuDriver *drv);
+
 /* ---------------------------------------------------------------- the phases */
 
 gboolean migration_src_begin(QemuDriver *drv, guint64 conn_id, const DriverDomain *dom,
                              const TypedParams *params, unsigned int flags, GBytes **cookie_out,
                              char **xml_out, GError **error);
+/* Cookie 2 (prepare.c; tunnel_dst.c too): who, the destination's SPICE
+ * graphics (a wildcard listen address replaced by host, the address the
+ * source is told) and its QEMU's migration capabilities (obj locked, its
+ * QEMU started). */
+MigrationCookie *migration_prepare_cookie(QemuDriver *drv, DomainObj *obj, const char *name,
+                                          const char *host, const TypedParams *params,
+                                          unsigned int flags, GError **error);
 gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedParams *params,
                                GBytes *cookie_in, unsigned int flags, GBytes **cookie_out,
                                char **uri_out, GError **error);
@@ -144,6 +181,13 @@ gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParam
 gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDomain *dom,
                                const TypedParams *params, GBytes *cookie_in, unsigned int flags,
                                gboolean cancelled, GError **error);
+
+/* graphics.c: before `migrate` (obj locked, the migration-out job
+ * owned): when the domain has SPICE graphics and cookie 2 (may be NULL)
+ * says where the destination's SPICE listens, client_migrate_info tells
+ * QEMU, so that connected viewers follow the guest.  A failure is logged
+ * as a warning: the migration goes on (always TRUE). */
+gboolean migration_src_graphics_relocate(DomainObj *obj, const MigrationCookie *cookie);
 
 /* offline.c: VIR_MIGRATE_OFFLINE, the definition only. */
 gboolean migration_src_begin_offline(QemuDriver *drv, DomainObj *obj, const TypedParams *params,

@@ -50,16 +50,18 @@ typedef struct {
     MigrationSide side;
     MigrationCapWhen when;
     unsigned int flag; /* MIGRATION_CAP_FLAG */
-    const char *method; /* MIGRATION_CAP_COMPRESSION */
+    /* MIGRATION_CAP_COMPRESSION: the method; MIGRATION_CAP_FLAG: the flag (messages) */
+    const char *asked_by;
 } MigrationCapMap;
 
 static const MigrationCapMap migration_caps[] = {
     { "xbzrle", MIGRATION_SIDE_BOTH, MIGRATION_CAP_COMPRESSION, 0, "xbzrle" },
     { "compress", MIGRATION_SIDE_BOTH, MIGRATION_CAP_COMPRESSION, 0, "mt" },
-    { "auto-converge", MIGRATION_SIDE_SRC, MIGRATION_CAP_FLAG, MIGRATION_AUTO_CONVERGE, NULL },
+    { "auto-converge", MIGRATION_SIDE_SRC, MIGRATION_CAP_FLAG, MIGRATION_AUTO_CONVERGE,
+      "auto-converge" },
     { "rdma-pin-all", MIGRATION_SIDE_SRC, MIGRATION_CAP_NEVER, 0, NULL },
-    { "postcopy-ram", MIGRATION_SIDE_BOTH, MIGRATION_CAP_FLAG, MIGRATION_POSTCOPY, NULL },
-    { "multifd", MIGRATION_SIDE_BOTH, MIGRATION_CAP_FLAG, MIGRATION_PARALLEL, NULL },
+    { "postcopy-ram", MIGRATION_SIDE_BOTH, MIGRATION_CAP_FLAG, MIGRATION_POSTCOPY, "postcopy" },
+    { "multifd", MIGRATION_SIDE_BOTH, MIGRATION_CAP_FLAG, MIGRATION_PARALLEL, "parallel" },
     /* the source stops before the switchover: ferry releases the leases
      * there, then lets QEMU continue */
     { "pause-before-switchover", MIGRATION_SIDE_SRC, MIGRATION_CAP_ALWAYS, 0, NULL },
@@ -165,6 +167,75 @@ static gboolean method_asked(GStrv methods, unsigned int flags, const char *meth
     return g_strv_contains((const char *const *)methods, method);
 }
 
+/* Does this migration turn the capability on, on side? */
+static gboolean cap_on(const MigrationCapMap *m, GStrv methods, unsigned int flags,
+                       MigrationSide side)
+{
+    if (!(m->side & side))
+        return FALSE;
+    switch (m->when) {
+    case MIGRATION_CAP_NEVER:
+        return FALSE;
+    case MIGRATION_CAP_FLAG:
+        return (flags & m->flag) != 0;
+    case MIGRATION_CAP_COMPRESSION:
+        return method_asked(methods, flags, m->asked_by);
+    case MIGRATION_CAP_ALWAYS:
+        return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean migration_params_cookie_caps(MigrationCookie *cookie, const QemuCaps *caps,
+                                      const TypedParams *params, unsigned int flags,
+                                      MigrationSide side, GError **error)
+{
+    g_auto(GStrv) methods = NULL;
+
+    if (typed_params_get_strings(params, MIGRATION_PARAM_COMPRESSION, &methods, error) < 0)
+        return FALSE;
+    /* an empty <capabilities/> still says "this QEMU has none of them" */
+    cookie->flags |= COOKIE_FLAG(COOKIE_FEATURE_CAPABILITIES);
+    for (gsize i = 0; i < G_N_ELEMENTS(migration_caps); i++) {
+        const MigrationCapMap *m = &migration_caps[i];
+
+        if (!qemu_caps_has_migration_capability(caps, m->capability))
+            continue;
+        if (cookie_add_capability(cookie, m->capability, cap_on(m, methods, flags, side), error) <
+            0)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean migration_params_check_peer_caps(const char *name, const MigrationCookie *cookie,
+                                          const TypedParams *params, unsigned int flags,
+                                          GError **error)
+{
+    g_auto(GStrv) methods = NULL;
+
+    if (!(cookie->flags & COOKIE_FLAG(COOKIE_FEATURE_CAPABILITIES)))
+        return TRUE; /* an older peer: its Prepare3 checked its QEMU */
+    if (typed_params_get_strings(params, MIGRATION_PARAM_COMPRESSION, &methods, error) < 0)
+        return FALSE;
+    for (gsize i = 0; i < G_N_ELEMENTS(migration_caps); i++) {
+        const MigrationCapMap *m = &migration_caps[i];
+
+        /* ALWAYS: ferry's own, set only where QEMU has them */
+        if (m->when == MIGRATION_CAP_ALWAYS || !cap_on(m, methods, flags, MIGRATION_SIDE_DST) ||
+            cookie_find_capability(cookie, m->capability))
+            continue;
+        ferry_fail(error, FERRY_ERR_NO_SUPPORT,
+                   "domain '%s': perform: the destination's QEMU has no migration capability "
+                   "'%s' (needed for %s '%s'); not migrating",
+                   name, m->capability,
+                   m->when == MIGRATION_CAP_FLAG ? "the migration flag" : "the compression method",
+                   m->asked_by);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 typedef struct {
     GPtrArray *names;
     GArray *states;
@@ -204,28 +275,17 @@ gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob 
 
     for (gsize i = 0; i < G_N_ELEMENTS(migration_caps); i++) {
         const MigrationCapMap *m = &migration_caps[i];
-        gboolean on = FALSE;
+        gboolean on = cap_on(m, methods, flags, side);
 
-        switch (m->when) {
-        case MIGRATION_CAP_NEVER:
-            break;
-        case MIGRATION_CAP_FLAG:
-            on = (flags & m->flag) != 0;
-            break;
-        case MIGRATION_CAP_COMPRESSION:
-            on = method_asked(methods, flags, m->method);
-            break;
-        case MIGRATION_CAP_ALWAYS:
-            on = TRUE;
-            break;
-        }
-        if (!(m->side & side))
-            on = FALSE;
         if (!qemu_caps_has_migration_capability(caps, m->capability)) {
             if (on && m->when != MIGRATION_CAP_ALWAYS) {
                 ferry_fail(error, FERRY_ERR_NO_SUPPORT,
-                           "domain '%s': this QEMU has no migration capability '%s'", name,
-                           m->capability);
+                           "domain '%s': this QEMU has no migration capability '%s' (needed for "
+                           "%s '%s')",
+                           name, m->capability,
+                           m->when == MIGRATION_CAP_FLAG ? "the migration flag"
+                                                         : "the compression method",
+                           m->asked_by);
                 return FALSE;
             }
             continue;

@@ -1,7 +1,10 @@
 /*
- * perform.c: Perform3 on the source.  Sets the source's capabilities and
- * parameters (params.c), starts `migrate` to the destination's URI (over
- * a connection ferry opens itself for tcp:, connect.c) and
+ * perform.c: Perform3 on the source.  Refuses a migration that needs a
+ * capability cookie 2 says the destination's QEMU lacks, sets the
+ * source's capabilities and parameters (params.c), tells SPICE where its
+ * viewers follow the guest (graphics.c), starts `migrate` to the
+ * destination's URI (over a connection ferry opens itself for tcp:,
+ * connect.c) and
  * follows it with query-migrate (progress for domjobinfo, an abort through
  * migrate_cancel), releases the disk leases at the switchover (QEMU pauses
  * before it: pause-before-switchover), and answers cookie 3 with the
@@ -411,9 +414,11 @@ static GBytes *perform_cookie(QemuDriver *drv, DomainObj *obj, json_object *q, G
     return migration_cookie_bake(cookie, error);
 }
 
-/* What Perform3 needs before QEMU migrates (obj locked, job owned). */
+/* What Perform3 needs before QEMU migrates (obj locked, job owned):
+ * *cookie_out gets cookie 2 (NULL when the client passed none). */
 static gboolean perform_check(QemuDriver *drv, DomainObj *obj, const TypedParams *params,
-                              GBytes *cookie_in, const char **uri, GError **error)
+                              GBytes *cookie_in, unsigned int flags, const char **uri,
+                              MigrationCookie **cookie_out, GError **error)
 {
     const char *name = domain_obj_name(obj);
     g_autoptr(MigrationCookie) cookie = NULL;
@@ -431,6 +436,8 @@ static gboolean perform_check(QemuDriver *drv, DomainObj *obj, const TypedParams
                    "domain '%s': perform: the cookie names another domain", name);
         return FALSE;
     }
+    if (cookie && !migration_params_check_peer_caps(name, cookie, params, flags, error))
+        return FALSE;
     if (typed_params_get_string(params, MIGRATION_PARAM_URI, uri, error) < 0)
         return FALSE;
     if (!*uri) {
@@ -441,6 +448,7 @@ static gboolean perform_check(QemuDriver *drv, DomainObj *obj, const TypedParams
         ferry_fail(error, FERRY_ERR_OPERATION_INVALID, "domain '%s' is no longer running", name);
         return FALSE;
     }
+    *cookie_out = g_steal_pointer(&cookie);
     return TRUE;
 }
 
@@ -451,6 +459,7 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
     g_autoptr(DomainObjLocked) obj = migration_find(drv, dom->uuid, error);
     g_autoptr(json_object) last = NULL;
     g_autoptr(GBytes) baked = NULL;
+    g_autoptr(MigrationCookie) cookie2 = NULL;
     const char *uri = NULL;
     const char *name;
     gboolean postcopy = FALSE;
@@ -472,7 +481,7 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
                                  error))
         return FALSE;
 
-    ok = perform_check(drv, obj, params, cookie_in, &uri, error);
+    ok = perform_check(drv, obj, params, cookie_in, flags, &uri, &cookie2, error);
     if (!ok) {
         migration_owner_remove(drv, obj->def->uuid);
         domain_job_end_async(obj, DOMAIN_JOB_STATUS_FAILED);
@@ -484,7 +493,8 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
     perform_guard_resume(drv, obj);
     ok = migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, params, flags,
                                 MIGRATION_SIDE_SRC, error) &&
-         perform_start(obj, uri, flags, error) && perform_follow(drv, obj, &last, &postcopy, error);
+         migration_src_graphics_relocate(obj, cookie2) && perform_start(obj, uri, flags, error) &&
+         perform_follow(drv, obj, &last, &postcopy, error);
     if (ok) {
         /* without pause-before-switchover the leases go now */
         LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));

@@ -7,7 +7,9 @@
  * listens with migrate-incoming on a TCP port: the user's migrate_uri or
  * listen_address, else ferryd.conf's migration_address and the first free
  * port of its migration port range (prepare_addr says which wins; QEMU's
- * bind says which port is free, prepare_listen).  The
+ * bind says which port is free, prepare_listen).  Cookie 2 says where
+ * the destination's SPICE display listens (for Perform3's
+ * client_migrate_info) and which migration capabilities its QEMU has.  The
  * domain belongs to the calling connection until Finish (autodestroy).  On
  * failure the destination QEMU is gone and the domain with it.
  */
@@ -235,6 +237,20 @@ static gboolean prepare_start(QemuDriver *drv, guint64 conn_id, DomainObj *obj,
     return prepare_listen(drv, obj, addr, error);
 }
 
+MigrationCookie *migration_prepare_cookie(QemuDriver *drv, DomainObj *obj, const char *name,
+                                          const char *host, const TypedParams *params,
+                                          unsigned int flags, GError **error)
+{
+    g_autoptr(MigrationCookie) reply = migration_cookie_new(drv, name, obj->def->uuid, error);
+    g_autoptr(QemuCaps) caps = NULL;
+
+    if (!reply || !migration_cookie_dst_graphics(reply, obj->def, host, error) ||
+        !(caps = migration_get_caps(drv, obj, error)) ||
+        !migration_params_cookie_caps(reply, caps, params, flags, MIGRATION_SIDE_DST, error))
+        return NULL;
+    return g_steal_pointer(&reply);
+}
+
 gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedParams *params,
                                GBytes *cookie_in, unsigned int flags, GBytes **cookie_out,
                                char **uri_out, GError **error)
@@ -280,7 +296,7 @@ gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedPara
                                  DOMAIN_JOB_MASK(DOMAIN_JOB_MIGRATION_OP));
 
     ok = prepare_start(drv, conn_id, obj, params, flags, &addr, error) &&
-         (reply = migration_cookie_new(drv, name, obj->def->uuid, error)) &&
+         (reply = migration_prepare_cookie(drv, obj, name, addr.host, params, flags, error)) &&
          (baked = migration_cookie_bake(reply, error));
     /* QEMU listens on the port now (or nobody does): others see it taken */
     if (addr.reserved)

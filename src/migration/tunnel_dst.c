@@ -151,7 +151,8 @@ gboolean migration_dst_prepare_tunnel(QemuDriver *drv, guint64 conn_id, DriverSt
                                  DOMAIN_JOB_MASK(DOMAIN_JOB_MIGRATION_OP));
 
     ok = tunnel_dst_start(drv, conn_id, obj, params, mflags, qemus, error) &&
-         (reply = migration_cookie_new(drv, name, obj->def->uuid, error)) &&
+         (reply = migration_prepare_cookie(drv, obj, name, migration_advertised_host(drv), params,
+                                           mflags, error)) &&
          (baked = migration_cookie_bake(reply, error));
     /* QEMU has its own copy now (or failed) */
     ferry_fd_close(&qemus);

@@ -1,0 +1,544 @@
+/*
+ * test-migration-graphics.c: SPICE graphics relocation and the cookie's
+ * graphics and capabilities (issues 6 and 7), between two QEMU drivers in
+ * one process (the fixture of migration-testutils.h: real QEMU, the test
+ * guest, two "hosts").  Both QEMUs run on this machine, so the
+ * destination's SPICE gets a port of its own.
+ *
+ * What the source told its QEMU is seen two ways: the driver's QMP trace
+ * (qemu.monitor logs every command it sends, to a file here) and QEMU
+ * itself: after a completed migration query-spice says "migrated": true
+ * only when client_migrate_info had given SPICE a target (QEMU 7.2's
+ * spice-core ends the SPICE migration only then).
+ *
+ * A failing client_migrate_info cannot be had from a real QEMU on demand:
+ * the source's QMP goes through a relay (qmp-relay.c) that answers
+ * client_migrate_info with an error and passes everything else, fds
+ * included, to the real QEMU.
+ */
+#include <config.h>
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+
+#include "conf/cookie.h"
+#include "driver/domain_obj.h"
+#include "driver/qemu_driver_priv.h"
+#include "driver/qemu_monitor.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "tests/migration-testutils.h"
+#include "tests/qmp-relay.h"
+
+#define SPICE_XML "    <graphics type='spice' autoport='yes' listen='127.0.0.1'/>\n"
+
+/* ---------------------------------------------------------------- helpers */
+
+static void start_graphics_guest(Fixture *fx, DriverDomain *dom, const char *graphics)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *xml = guest_xml(fx, fx->root_a, "mig1", 64);
+    g_autofree char *serial = serial_path(fx->root_a);
+    g_autofree char *devices = g_strconcat(graphics ? graphics : SPICE_XML, "  </devices>\n", NULL);
+    g_autoptr(GString) with = g_string_new(xml);
+
+    g_assert_cmpuint(g_string_replace(with, "  </devices>\n", devices, 1), ==, 1);
+    g_assert_true(fx->src->ops->create_xml(fx->src, with->str, 0, dom, &err));
+    g_assert_no_error(err);
+    wait_serial(serial, 1, 0, NULL, NULL);
+}
+
+/* The port the domain's graphics of type got (its live definition). */
+static int graphics_port(QemuDriver *drv, const char *name, DomainGraphicsType type)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DomainObjLocked) obj =
+        domain_list_find_by_name(drv->domains, name, DOMAIN_LOOKUP_LOCKED, &err);
+
+    g_assert_no_error(err);
+    for (gsize i = 0; i < obj->def->ngraphics; i++) {
+        if (obj->def->graphics[i]->type == type)
+            return obj->def->graphics[i]->port;
+    }
+    g_assert_not_reached();
+}
+
+/* A QMP command on the domain's QEMU (what `virsh qemu-monitor-command`
+ * would send). */
+static json_object *domain_qmp(QemuDriver *drv, const char *name, const char *execute)
+{
+    g_autoptr(GError) err = NULL;
+    QemuMonitor *mon = NULL;
+    json_object *ret;
+
+    {
+        g_autoptr(DomainObjLocked) obj =
+            domain_list_find_by_name(drv->domains, name, DOMAIN_LOOKUP_LOCKED, &err);
+
+        g_assert_no_error(err);
+        mon = domain_obj_get_monitor(obj);
+        g_assert_nonnull(mon);
+        qemu_monitor_ref(mon);
+    }
+    ret = qmp_call(mon, execute, NULL, &err);
+    qemu_monitor_unref(mon);
+    g_assert_no_error(err);
+    return ret;
+}
+
+static MigrationCookie *parse_cookie(GBytes *bytes)
+{
+    g_autoptr(GError) err = NULL;
+    gsize len = 0;
+    const char *data = g_bytes_get_data(bytes, &len);
+    MigrationCookie *cookie = cookie_parse(data, len, NULL, &err);
+
+    g_assert_no_error(err);
+    g_assert_nonnull(cookie);
+    return cookie;
+}
+
+static TypedParams *params_with(const TypedParams *params, const char *name, const char *value)
+{
+    TypedParams *copy = typed_params_copy(params);
+
+    typed_params_remove(copy, name);
+    g_assert_cmpint(typed_params_add_string(copy, name, value, NULL), ==, 0);
+    return copy;
+}
+
+/* The QMP commands the driver sent (its trace, FERRY_LOG to a file). */
+static char *trace_path(Fixture *fx)
+{
+    return g_build_filename(fx->root_a, "qmp-trace.log", NULL);
+}
+
+static void trace_start(Fixture *fx)
+{
+    g_autofree char *path = trace_path(fx);
+    g_autofree char *outputs = g_strdup_printf("1:file:%s", path);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(ferry_log_set_filters("1:qemu.monitor 3:migration", &err));
+    g_assert_true(ferry_log_set_outputs(outputs, &err));
+    g_assert_no_error(err);
+}
+
+/* The trace's lines that contain what (joined with "\n"), and stops the
+ * trace. */
+static char *trace_grep(Fixture *fx, const char *what)
+{
+    g_autofree char *path = trace_path(fx);
+    g_autofree char *text = NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        if (strstr(*l, what))
+            g_string_append_printf(out, "%s%s", out->len ? "\n" : "", *l);
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+static void trace_stop(void)
+{
+    ferry_log_reset();
+    ferry_log_init_from_env(NULL);
+}
+
+/* ---------------------------------------------------------------- cases */
+
+/* Begin3's cookie 1 says where the source's SPICE listens and which
+ * migration capabilities its QEMU has (auto='yes': turned on for this
+ * migration); Prepare3's cookie 2 where the destination's listens (a port
+ * of its own) and its capabilities; Perform3 tells the source's SPICE
+ * exactly that before `migrate`, and after the migration the destination
+ * runs the guest with SPICE on that port. */
+static void test_spice_relocation(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL, dparams = NULL, sparams = NULL, fparams = NULL;
+    g_autoptr(GBytes) c1 = NULL, c2 = NULL, c3 = NULL, c4 = NULL;
+    g_autoptr(MigrationCookie) k1 = NULL, k2 = NULL;
+    g_autofree char *xml = NULL, *uri = NULL, *sent = NULL, *want = NULL;
+    g_autoptr(json_object) src_spice = NULL, dst_spice = NULL;
+    json_object *v = NULL;
+    const CookieCapability *cap;
+    int src_port, dst_port;
+    unsigned int flags = MIGRATION_LIVE | MIGRATION_AUTO_CONVERGE;
+
+    if (!have_guest(fx))
+        return;
+    start_graphics_guest(fx, &dom, NULL);
+    src_port = graphics_port(fx->a, "mig1", DOMAIN_GRAPHICS_SPICE);
+    g_assert_cmpint(src_port, >=, 5900);
+    params = mig_params(fx, &dom);
+
+    /* Begin3: cookie 1 */
+    g_assert_true(fx->src->ops->migrate_begin3(fx->src, &dom, params, flags, &c1, &xml, &err));
+    g_assert_no_error(err);
+    k1 = parse_cookie(c1);
+    g_assert_true(k1->flags & COOKIE_FLAG(COOKIE_FEATURE_GRAPHICS));
+    g_assert_cmpint(k1->graphics->type, ==, COOKIE_GRAPHICS_SPICE);
+    g_assert_cmpint(k1->graphics->port, ==, src_port);
+    g_assert_cmpint(k1->graphics->tls_port, ==, -1);
+    g_assert_cmpstr(k1->graphics->listen, ==, "127.0.0.1");
+    g_assert_true(k1->flags & COOKIE_FLAG(COOKIE_FEATURE_CAPABILITIES));
+    g_assert_nonnull(cap = cookie_find_capability(k1, "auto-converge"));
+    g_assert_true(cap->auto_on); /* the flag asks for it */
+    g_assert_nonnull(cap = cookie_find_capability(k1, "pause-before-switchover"));
+    g_assert_true(cap->auto_on); /* ferry's own */
+    g_assert_nonnull(cap = cookie_find_capability(k1, "postcopy-ram"));
+    g_assert_false(cap->auto_on);
+    g_assert_nonnull(cap = cookie_find_capability(k1, "xbzrle"));
+    g_assert_false(cap->auto_on);
+    g_test_message("cookie 1: spice %s:%d, %u capabilities", k1->graphics->listen,
+                   k1->graphics->port, k1->capabilities->len);
+
+    /* Prepare3: cookie 2 */
+    dparams = params_with(params, MIGRATION_PARAM_DEST_XML, xml);
+    g_assert_true(fx->dst->ops->migrate_prepare3(
+        fx->dst, dparams, c1, flags & ~(unsigned int)MIGRATION_AUTO_CONVERGE, &c2, &uri, &err));
+    g_assert_no_error(err);
+    dst_port = graphics_port(fx->b, "mig1", DOMAIN_GRAPHICS_SPICE);
+    g_assert_cmpint(dst_port, >=, 5900);
+    g_assert_cmpint(dst_port, !=, src_port);
+    k2 = parse_cookie(c2);
+    g_assert_true(k2->flags & COOKIE_FLAG(COOKIE_FEATURE_GRAPHICS));
+    g_assert_cmpint(k2->graphics->type, ==, COOKIE_GRAPHICS_SPICE);
+    g_assert_cmpint(k2->graphics->port, ==, dst_port);
+    g_assert_cmpint(k2->graphics->tls_port, ==, -1);
+    g_assert_cmpstr(k2->graphics->listen, ==, "127.0.0.1");
+    g_assert_null(k2->graphics->tls_subject); /* ferry has no SPICE TLS */
+    g_assert_nonnull(cap = cookie_find_capability(k2, "postcopy-ram"));
+    g_assert_false(cap->auto_on);
+    g_assert_nonnull(cap = cookie_find_capability(k2, "multifd"));
+    g_test_message("cookie 2: spice %s:%d (source's %d), %u capabilities", k2->graphics->listen,
+                   k2->graphics->port, src_port, k2->capabilities->len);
+
+    /* Perform3, traced */
+    sparams = params_with(params, MIGRATION_PARAM_URI, uri);
+    trace_start(fx);
+    g_assert_true(
+        fx->src->ops->migrate_perform3(fx->src, &dom, NULL, sparams, c2, flags, &c3, &err));
+    g_assert_no_error(err);
+    sent = trace_grep(fx, "\"execute\":\"client_migrate_info\"");
+    trace_stop();
+    want = g_strdup_printf("{\"execute\":\"client_migrate_info\",\"arguments\":{\"protocol\":"
+                           "\"spice\",\"hostname\":\"127.0.0.1\",\"port\":%d},",
+                           dst_port);
+    g_test_message("sent: %s", strstr(sent, "{"));
+    g_assert_nonnull(strstr(sent, want));
+    g_assert_null(strchr(sent, '\n')); /* once */
+    {
+        /* before `migrate` */
+        g_autofree char *path = trace_path(fx);
+        g_autofree char *text = NULL;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        const char *info = strstr(text, "\"execute\":\"client_migrate_info\"");
+        const char *migrate = strstr(text, "\"execute\":\"migrate\"");
+        g_assert_nonnull(info);
+        g_assert_nonnull(migrate);
+        g_assert_true(info < migrate);
+    }
+    /* the source's QEMU (paused, not yet confirmed) ended the SPICE
+     * migration: it had a target */
+    src_spice = domain_qmp(fx->a, "mig1", "query-spice");
+    g_test_message("source query-spice: %s", json_object_to_json_string(src_spice));
+    g_assert_true(json_object_object_get_ex(src_spice, "migrated", &v));
+    g_assert_true(json_object_get_boolean(v));
+
+    /* Finish3, Confirm3 */
+    fparams = params_with(params, MIGRATION_PARAM_DEST_NAME, "mig1");
+    g_assert_true(
+        fx->dst->ops->migrate_finish3(fx->dst, fparams, c3, flags, FALSE, &arrived, &c4, &err));
+    g_assert_no_error(err);
+    g_assert_true(fx->src->ops->migrate_confirm3(fx->src, &dom, params, c4, flags, FALSE, &err));
+    g_assert_no_error(err);
+    g_assert_false(domain_exists(fx->src, "mig1"));
+    wait_processes_gone(fx->root_a);
+    check_guest_moved(fx);
+
+    dst_spice = domain_qmp(fx->b, "mig1", "query-spice");
+    g_test_message("destination query-spice: %s", json_object_to_json_string(dst_spice));
+    g_assert_true(json_object_object_get_ex(dst_spice, "enabled", &v));
+    g_assert_true(json_object_get_boolean(v));
+    g_assert_true(json_object_object_get_ex(dst_spice, "port", &v));
+    g_assert_cmpint(json_object_get_int(v), ==, dst_port);
+    g_assert_true(json_object_object_get_ex(dst_spice, "host", &v));
+    g_assert_cmpstr(json_object_get_string(v), ==, "127.0.0.1");
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
+/* VNC: cookie 1 says where it listens; QEMU has no relocation for it, so
+ * the destination's cookie carries none and nothing is sent. */
+static void test_vnc(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL;
+    g_autoptr(GBytes) c1 = NULL;
+    g_autoptr(MigrationCookie) k1 = NULL;
+    g_autofree char *xml = NULL, *sent = NULL;
+
+    if (!have_guest(fx))
+        return;
+    start_graphics_guest(fx, &dom,
+                         "    <graphics type='vnc' autoport='yes' listen='127.0.0.1'/>\n");
+    params = mig_params(fx, &dom);
+    g_assert_true(
+        fx->src->ops->migrate_begin3(fx->src, &dom, params, MIGRATION_LIVE, &c1, &xml, &err));
+    g_assert_no_error(err);
+    k1 = parse_cookie(c1);
+    g_assert_cmpint(k1->graphics->type, ==, COOKIE_GRAPHICS_VNC);
+    g_assert_cmpint(k1->graphics->port, ==, graphics_port(fx->a, "mig1", DOMAIN_GRAPHICS_VNC));
+    g_assert_cmpstr(k1->graphics->listen, ==, "127.0.0.1");
+    /* ends the job Begin3 took */
+    g_assert_true(
+        fx->src->ops->migrate_confirm3(fx->src, &dom, params, NULL, MIGRATION_LIVE, TRUE, &err));
+    g_assert_no_error(err);
+
+    trace_start(fx);
+    g_assert_true(
+        migration_sequence(fx->src, fx->dst, &dom, params, MIGRATION_LIVE, &arrived, &err));
+    g_assert_no_error(err);
+    sent = trace_grep(fx, "client_migrate_info");
+    trace_stop();
+    g_assert_cmpstr(sent, ==, "");
+    check_guest_moved(fx);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
+/* Begin3 and Prepare3 of a migration with flags: cookie 2 parsed, the
+ * URI and the XML. */
+static MigrationCookie *begin_prepare(Fixture *fx, DriverDomain *dom, const TypedParams *params,
+                                      unsigned int flags, char **uri)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) c1 = NULL, c2 = NULL;
+    g_autoptr(TypedParams) dparams = NULL;
+    g_autofree char *xml = NULL;
+
+    g_assert_true(fx->src->ops->migrate_begin3(fx->src, dom, params, flags, &c1, &xml, &err));
+    g_assert_no_error(err);
+    dparams = params_with(params, MIGRATION_PARAM_DEST_XML, xml);
+    g_assert_true(fx->dst->ops->migrate_prepare3(fx->dst, dparams, c1, flags, &c2, uri, &err));
+    g_assert_no_error(err);
+    return parse_cookie(c2);
+}
+
+static GBytes *bake(MigrationCookie *cookie)
+{
+    g_autoptr(GError) err = NULL;
+    char *text = cookie_format(cookie, &err);
+
+    g_assert_no_error(err);
+    return g_bytes_new_take(text, strlen(text) + 1);
+}
+
+static void drop_capability(MigrationCookie *cookie, const char *name)
+{
+    for (guint i = 0; i < cookie->capabilities->len; i++) {
+        CookieCapability *cap = g_ptr_array_index(cookie->capabilities, i);
+
+        if (g_str_equal(cap->name, name)) {
+            g_ptr_array_remove_index(cookie->capabilities, i);
+            return;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* cookie 2 says the destination's QEMU lacks a capability this migration
+ * turns on there (xbzrle for COMPRESSED): Perform3 refuses before
+ * `migrate`, naming it, and the source runs on.  An older peer's cookie
+ * without <capabilities> is accepted. */
+static void test_caps_refused(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL, sparams = NULL, fparams = NULL;
+    g_autoptr(GBytes) lacking = NULL, c3 = NULL, c4 = NULL, old = NULL;
+    g_autoptr(MigrationCookie) k2 = NULL, k2old = NULL;
+    g_autofree char *uri = NULL, *uri2 = NULL, *sent = NULL;
+    unsigned int flags = MIGRATION_LIVE | MIGRATION_COMPRESSED;
+
+    if (!have_guest(fx))
+        return;
+    start_graphics_guest(fx, &dom, NULL);
+    params = mig_params(fx, &dom);
+    k2 = begin_prepare(fx, &dom, params, flags, &uri);
+    g_assert_nonnull(cookie_find_capability(k2, "xbzrle"));
+    g_assert_true(cookie_find_capability(k2, "xbzrle")->auto_on);
+    /* the destination's QEMU "has no xbzrle" */
+    drop_capability(k2, "xbzrle");
+    lacking = bake(k2);
+
+    sparams = params_with(params, MIGRATION_PARAM_URI, uri);
+    trace_start(fx);
+    g_assert_false(
+        fx->src->ops->migrate_perform3(fx->src, &dom, NULL, sparams, lacking, flags, &c3, &err));
+    sent = trace_grep(fx, "\"execute\":\"migrate\"");
+    trace_stop();
+    g_assert_nonnull(err);
+    g_test_message("perform3: %s", err->message);
+    g_assert_nonnull(strstr(err->message, "'mig1'"));
+    g_assert_nonnull(
+        strstr(err->message, "destination's QEMU has no migration capability 'xbzrle'"));
+    g_assert_cmpstr(sent, ==, ""); /* refused before `migrate` */
+    g_clear_error(&err);
+    check_source_untouched(fx, &dom);
+
+    /* the destination unwinds as after any failed Perform3 */
+    fparams = params_with(params, MIGRATION_PARAM_DEST_NAME, "mig1");
+    g_assert_false(
+        fx->dst->ops->migrate_finish3(fx->dst, fparams, NULL, flags, TRUE, &arrived, &c4, NULL));
+    g_assert_false(domain_exists(fx->dst, "mig1"));
+    g_clear_pointer(&c3, g_bytes_unref);
+    g_clear_pointer(&c4, g_bytes_unref);
+    g_clear_pointer(&sparams, typed_params_free);
+
+    /* a cookie without <capabilities> (an older peer): not checked */
+    k2old = begin_prepare(fx, &dom, params, flags, &uri2);
+    drop_capability(k2old, "xbzrle");
+    k2old->flags &= ~COOKIE_FLAG(COOKIE_FEATURE_CAPABILITIES);
+    old = bake(k2old);
+    g_assert_null(strstr(g_bytes_get_data(old, NULL), "<capabilities"));
+    sparams = params_with(params, MIGRATION_PARAM_URI, uri2);
+    g_assert_true(
+        fx->src->ops->migrate_perform3(fx->src, &dom, NULL, sparams, old, flags, &c3, &err));
+    g_assert_no_error(err);
+    g_assert_true(
+        fx->dst->ops->migrate_finish3(fx->dst, fparams, c3, flags, FALSE, &arrived, &c4, &err));
+    g_assert_no_error(err);
+    g_assert_true(fx->src->ops->migrate_confirm3(fx->src, &dom, params, c4, flags, FALSE, &err));
+    g_assert_no_error(err);
+    check_guest_moved(fx);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
+/* SPICE listens on every address: cookie 2 names the host the
+ * destination advertises for the migration (ferryd.conf's
+ * migration_host here), and that is where the source's viewers go. */
+static void test_wildcard_listen(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL, sparams = NULL, fparams = NULL;
+    g_autoptr(GBytes) c2 = NULL, c3 = NULL, c4 = NULL;
+    g_autoptr(MigrationCookie) k2 = NULL;
+    g_autofree char *uri = NULL, *sent = NULL, *want = NULL;
+
+    if (!have_guest(fx))
+        return;
+    start_graphics_guest(fx, &dom,
+                         "    <graphics type='spice' autoport='yes' listen='0.0.0.0'/>\n");
+    params = mig_params(fx, &dom);
+    typed_params_remove(params, MIGRATION_PARAM_LISTEN_ADDRESS);
+    k2 = begin_prepare(fx, &dom, params, MIGRATION_LIVE, &uri);
+    g_assert_cmpstr(k2->graphics->listen, ==, "localhost");
+    g_assert_cmpint(k2->graphics->port, ==, graphics_port(fx->b, "mig1", DOMAIN_GRAPHICS_SPICE));
+    g_test_message("cookie 2: spice %s:%d, migration to %s", k2->graphics->listen,
+                   k2->graphics->port, uri);
+
+    c2 = bake(k2);
+    sparams = params_with(params, MIGRATION_PARAM_URI, uri);
+    trace_start(fx);
+    g_assert_true(fx->src->ops->migrate_perform3(fx->src, &dom, NULL, sparams, c2, MIGRATION_LIVE,
+                                                 &c3, &err));
+    sent = trace_grep(fx, "\"execute\":\"client_migrate_info\"");
+    trace_stop();
+    g_assert_no_error(err);
+    want = g_strdup_printf("\"arguments\":{\"protocol\":\"spice\",\"hostname\":\"localhost\","
+                           "\"port\":%d}",
+                           k2->graphics->port);
+    g_assert_nonnull(strstr(sent, want));
+    fparams = params_with(params, MIGRATION_PARAM_DEST_NAME, "mig1");
+    g_assert_true(fx->dst->ops->migrate_finish3(fx->dst, fparams, c3, MIGRATION_LIVE, FALSE,
+                                                &arrived, &c4, &err));
+    g_assert_no_error(err);
+    g_assert_true(
+        fx->src->ops->migrate_confirm3(fx->src, &dom, params, c4, MIGRATION_LIVE, FALSE, &err));
+    g_assert_no_error(err);
+    check_guest_moved(fx);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
+/* client_migrate_info fails (the relay answers it with QEMU's error):
+ * a warning, and the migration goes on and completes. */
+static void test_relocation_fails(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL;
+    g_autoptr(QmpRelay) relay = NULL;
+    g_autofree char *mon_path = NULL, *real_path = NULL, *warned = NULL, *args = NULL;
+
+    if (!have_guest(fx))
+        return;
+    start_graphics_guest(fx, &dom, NULL);
+    {
+        g_autoptr(DomainObjLocked) obj =
+            domain_list_find_by_name(fx->a->domains, "mig1", DOMAIN_LOOKUP_LOCKED, &err);
+
+        g_assert_no_error(err);
+        mon_path = g_strdup(obj->monitor_path);
+    }
+    /* "ferryd" restarts: its QEMU's monitor is reached through the relay */
+    driver_conn_unref(g_steal_pointer(&fx->src));
+    qemu_driver_close(fx->a);
+    real_path = g_strconcat(mon_path, ".real", NULL);
+    g_assert_cmpint(g_rename(mon_path, real_path), ==, 0);
+    relay = qmp_relay_new(mon_path, real_path, "client_migrate_info", "GenericError",
+                          "Could not set up display for migration");
+    fx->a = open_driver(fx->root_a, HOST_A_UUID, "hostA", fx->kvm, fx->lease_dir, NULL);
+    fx->src = qemu_driver_conn_open(fx->a, 1, "qemu:///system");
+    g_assert_cmpint(state_of(fx->src, &dom), ==, DRIVER_STATE_RUNNING);
+
+    params = mig_params(fx, &dom);
+    trace_start(fx);
+    g_assert_true(
+        migration_sequence(fx->src, fx->dst, &dom, params, MIGRATION_LIVE, &arrived, &err));
+    g_assert_no_error(err);
+    warned = trace_grep(fx, "SPICE viewers will not follow");
+    trace_stop();
+    g_test_message("warning: %s", warned);
+    g_assert_nonnull(strstr(warned, "Could not set up display for migration"));
+    g_assert_cmpuint(qmp_relay_failed(relay, &args), ==, 1);
+    g_test_message("relay failed: %s", args);
+    g_assert_nonnull(strstr(args, "\"protocol\":\"spice\""));
+    check_guest_moved(fx);
+    wait_processes_gone(fx->root_a);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+}
+
+int main(int argc, char **argv)
+{
+    static const FixtureOpts conf_host = { .mig_address = "0.0.0.0", .mig_host = "localhost" };
+
+    migration_test_init(&argc, &argv);
+#define ADD(path, fn, opts) \
+    g_test_add("/migration/graphics/" path, Fixture, opts, fixture_setup, fn, fixture_teardown)
+    ADD("spice-relocation", test_spice_relocation, NULL);
+    ADD("vnc", test_vnc, NULL);
+    ADD("caps-refused", test_caps_refused, NULL);
+    ADD("wildcard-listen", test_wildcard_listen, &conf_host);
+    ADD("relocation-fails", test_relocation_fails, NULL);
+#undef ADD
+    return g_test_run();
+}
