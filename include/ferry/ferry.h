@@ -51,7 +51,7 @@ extern "C" {
 
 /* The version of this header: major * 1000000 + minor * 1000 + micro. */
 #define FERRY_VERSION_MAJOR 0
-#define FERRY_VERSION_MINOR 3
+#define FERRY_VERSION_MINOR 4
 #define FERRY_VERSION_MICRO 0
 #define FERRY_VERSION_NUMBER \
     (FERRY_VERSION_MAJOR * 1000000 + FERRY_VERSION_MINOR * 1000 + FERRY_VERSION_MICRO)
