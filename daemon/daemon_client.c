@@ -247,6 +247,49 @@ static void client_event_lifecycle(DriverConn *conn, const DriverDomain *dom, in
     rpc_nonnull_domain_clear(&msg.msg.dom);
 }
 
+/* The driver's callback for the other events: MIGRATION_ITERATION and
+ * JOB_COMPLETED messages. */
+static void client_event_any(DriverConn *conn, const DriverDomain *dom, const DriverEvent *ev,
+                             gpointer opaque)
+{
+    EventReg *reg = opaque;
+    DaemonClient *c = reg->client;
+    g_autoptr(GError) err = NULL;
+    gboolean sent = FALSE;
+
+    if (!c->tops || !c->tops->send_event)
+        return;
+    if (ev->id == DRIVER_EVENT_MIGRATION_ITERATION) {
+        remote_domain_event_callback_migration_iteration_msg msg = { 0 };
+
+        msg.callbackID = reg->callback_id;
+        rpc_nonnull_domain_set(&msg.dom, dom->name, dom->uuid, dom->id);
+        msg.iteration = ev->iteration;
+        sent = c->tops->send_event(
+            c->transport, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION,
+            (xdrproc_t)xdr_remote_domain_event_callback_migration_iteration_msg, &msg, &err);
+        rpc_nonnull_domain_clear(&msg.dom);
+    } else if (ev->id == DRIVER_EVENT_JOB_COMPLETED) {
+        remote_domain_event_callback_job_completed_msg msg = { 0 };
+
+        msg.callbackID = reg->callback_id;
+        if (rpc_params_to_wire(ev->stats, REMOTE_DOMAIN_JOB_STATS_MAX, &msg.params.params_val,
+                               &msg.params.params_len, &err)) {
+            rpc_nonnull_domain_set(&msg.dom, dom->name, dom->uuid, dom->id);
+            sent = c->tops->send_event(
+                c->transport, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED,
+                (xdrproc_t)xdr_remote_domain_event_callback_job_completed_msg, &msg, &err);
+            rpc_nonnull_domain_clear(&msg.dom);
+            rpc_params_wire_free(msg.params.params_val, msg.params.params_len);
+        }
+    } else {
+        ferry_fail(&err, FERRY_ERR_INTERNAL, "unexpected event id %d", ev->id);
+    }
+    if (!sent)
+        FLOG_DEBUG("client %" G_GUINT64_FORMAT ": %s event not sent: %s", c->id,
+                   driver_event_id_to_string(ev->id), err ? err->message : "?");
+}
+
 int daemon_client_event_register(DaemonClient *c, int event_id, const DriverDomain *dom,
                                  GError **error)
 {
@@ -255,9 +298,12 @@ int daemon_client_event_register(DaemonClient *c, int event_id, const DriverDoma
 
     if (!conn)
         return -1;
-    if (event_id != DRIVER_EVENT_LIFECYCLE || !conn->ops->event_register_lifecycle) {
-        ferry_fail(error, FERRY_ERR_NO_SUPPORT, "the %s driver does not support event %d",
-                   conn->ops->name, event_id);
+    if (!driver_event_id_check(event_id, error))
+        return -1;
+    if (event_id == DRIVER_EVENT_LIFECYCLE ? !conn->ops->event_register_lifecycle
+                                           : !conn->ops->event_register_any) {
+        ferry_fail(error, FERRY_ERR_NO_SUPPORT, "the %s driver does not support %s events",
+                   conn->ops->name, driver_event_id_to_string(event_id));
         return -1;
     }
 
@@ -269,8 +315,12 @@ int daemon_client_event_register(DaemonClient *c, int event_id, const DriverDoma
     g_mutex_unlock(&c->lock);
     /* The registration is the client's (freed with its table), so the
      * driver gets no free function. */
-    reg->driver_id =
-        conn->ops->event_register_lifecycle(conn, dom, client_event_lifecycle, reg, NULL, error);
+    if (event_id == DRIVER_EVENT_LIFECYCLE)
+        reg->driver_id = conn->ops->event_register_lifecycle(conn, dom, client_event_lifecycle, reg,
+                                                             NULL, error);
+    else
+        reg->driver_id =
+            conn->ops->event_register_any(conn, event_id, dom, client_event_any, reg, NULL, error);
     if (reg->driver_id < 0) {
         g_free(reg);
         return -1;

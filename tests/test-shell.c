@@ -467,7 +467,7 @@ static void test_migrate_tuning_and_event(Fixture *fx, gconstpointer data)
     g_assert_cmpstr(ev->out, ==, "event loop timed out\nevents received: 0\n");
     g_autoptr(Run) list = SHELL(fx, "event", "--list");
     assert_ok(list);
-    g_assert_cmpstr(list->out, ==, "lifecycle\n");
+    g_assert_cmpstr(list->out, ==, "lifecycle\nmigration-iteration\njob-completed\n");
     g_autoptr(Run) badt = SHELL(fx, "event", "--timeout", "soon");
     assert_fails(badt, "invalid timeout");
     g_autoptr(Run) help = SHELL(fx, "help");

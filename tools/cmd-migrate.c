@@ -14,7 +14,9 @@
  * client connects to the source only) runs on a thread of its own, and this
  * thread watches it every 50 ms: it draws the progress bar (--verbose),
  * carries out --timeout (suspend the guest, or switch to post-copy) and
- * turns Ctrl-C into ferry_domain_abort_job.  The summary line after the bar
+ * --postcopy-after-precopy (the source's MIGRATION_ITERATION event wakes
+ * it; it switches once the first memory pass has ended) and turns Ctrl-C
+ * into ferry_domain_abort_job.  The summary line after the bar
  * is ferry's own.
  */
 #include <config.h>
@@ -90,6 +92,7 @@ typedef struct {
     int nparams;
     int maxparams;
     gboolean verbose;
+    gboolean postcopy_after_precopy;
     unsigned int timeout_s; /* 0: none */
     TimeoutAction timeout_action;
 } MigrateRequest;
@@ -145,6 +148,7 @@ static gboolean migrate_check_combinations(const ShellArgs *args)
            check_requires(args, "timeout-suspend", "timeout") &&
            check_requires(args, "timeout-postcopy", "timeout") &&
            check_requires(args, "timeout-postcopy", "postcopy") &&
+           check_requires(args, "postcopy-after-precopy", "postcopy") &&
            check_requires(args, "persistent-xml", "persistent") &&
            check_requires(args, "parallel-connections", "parallel") &&
            check_requires(args, "postcopy-bandwidth", "postcopy") &&
@@ -180,6 +184,7 @@ static gboolean migrate_request_parse(const ShellArgs *args, MigrateRequest *req
 
     req->desturi = shell_arg(args, "desturi");
     req->verbose = shell_flag(args, "verbose");
+    req->postcopy_after_precopy = shell_flag(args, "postcopy-after-precopy");
     if (!migrate_check_combinations(args))
         return FALSE;
     for (gsize i = 0; i < G_N_ELEMENTS(migrate_flag_options); i++) {
@@ -257,6 +262,7 @@ typedef struct {
     GMutex lock;
     GCond cond;
     gboolean done;
+    gboolean precopy_done; /* MIGRATION_ITERATION 2 came (post-copy after pre-copy) */
     /* the outcome */
     gboolean ok;
     FerryDomain *ddom; /* NULL after a peer-to-peer migration */
@@ -360,6 +366,41 @@ static void watch_poll(FerryDomain *dom, const MigrateRequest *req, MigrateWatch
     ferry_typed_params_free(stats, nstats);
 }
 
+/* MIGRATION_ITERATION on libferry's event thread: the watcher switches to
+ * post-copy once the first pass has ended (iteration 2), as virsh does. */
+static void on_iteration(FerryConnect *conn, FerryDomain *dom, int iteration, void *opaque)
+{
+    MigrateRun *run = opaque;
+
+    if (iteration < 2)
+        return;
+    g_mutex_lock(&run->lock);
+    run->precopy_done = TRUE;
+    g_cond_broadcast(&run->cond);
+    g_mutex_unlock(&run->lock);
+}
+
+static void watch_postcopy_after_precopy(FerryDomain *dom, const MigrateRequest *req,
+                                         MigrateWatch *watch)
+{
+    int rc = ferry_domain_migrate_start_post_copy(dom, 0);
+
+    if (req->verbose) {
+        fprintf(stderr, "%sMigration: the first pass ended: switching to post-copy\n",
+                watch->drawn ? "\n" : "");
+        watch->drawn = FALSE;
+    }
+    if (rc < 0) {
+        g_autofree char *cause = g_strdup(ferry_get_last_error_message());
+
+        g_strdelimit(cause, "\n\r", ' ');
+        fprintf(stderr, "%swarning: migration of domain '%s': failed to switch to post-copy: %s\n",
+                watch->drawn ? "\n" : "", ferry_domain_get_name(dom), cause);
+        watch->drawn = FALSE;
+    }
+    fflush(stderr);
+}
+
 /* --timeout ran out with the migration still going. */
 static void watch_timeout(FerryDomain *dom, const MigrateRequest *req, MigrateWatch *watch)
 {
@@ -390,18 +431,24 @@ static void migrate_watch(MigrateRun *run, MigrateWatch *watch)
     gint64 deadline =
         req->timeout_s ? g_get_monotonic_time() + (gint64)req->timeout_s * G_USEC_PER_SEC : 0;
     gboolean aborted = FALSE;
+    gboolean switched = FALSE;
 
     for (;;) {
-        gboolean done;
+        gboolean done, precopy_done;
 
         g_mutex_lock(&run->lock);
-        if (!run->done)
+        if (!run->done && (switched || !run->precopy_done))
             g_cond_wait_until(&run->cond, &run->lock,
                               g_get_monotonic_time() + WATCH_INTERVAL_MS * 1000);
         done = run->done;
+        precopy_done = run->precopy_done;
         g_mutex_unlock(&run->lock);
         if (done)
             return;
+        if (precopy_done && !switched) {
+            switched = TRUE;
+            watch_postcopy_after_precopy(run->dom, req, watch);
+        }
         /* Ctrl-C: abort the job; again on the next round while there is
          * none yet (Begin has not run) */
         if (migrate_interrupted && !aborted)
@@ -513,34 +560,16 @@ static void migrate_summary(FerryDomain *dom, FerryDomain *ddom, const MigrateRe
 
 /* ---------------------------------------------------------------- commands */
 
-static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
+/* Runs run's migration (run->dconn set unless peer-to-peer) with the
+ * watcher on this thread, and reports its outcome. */
+static gboolean migrate_run(MigrateRun *run)
 {
-    g_auto(MigrateRequest) req = { 0 };
-    MigrateRun run = { 0 };
+    const MigrateRequest *req = run->req;
     MigrateWatch watch = { 0 };
     struct sigaction sa = { 0 }, old_sa;
-    FerryConnect *dconn = NULL;
-    FerryDomain *dom;
     GThread *thread;
     gint64 started;
-    gboolean ok;
 
-    if (!migrate_request_parse(args, &req))
-        return FALSE;
-    if (!(dom = shell_domain(sh, args)))
-        return FALSE;
-    /* peer-to-peer: the source's daemon connects to the destination */
-    if (!(req.flags & FERRY_MIGRATE_PEER2PEER) && !(dconn = ferry_connect_open(req.desturi, 0))) {
-        shell_error_cause("failed to connect to the destination '%s'", req.desturi);
-        ferry_domain_free(dom);
-        return FALSE;
-    }
-
-    run.dom = dom;
-    run.dconn = dconn;
-    run.req = &req;
-    g_mutex_init(&run.lock);
-    g_cond_init(&run.cond);
     migrate_interrupted = 0;
     sa.sa_handler = on_sigint;
     sa.sa_flags = SA_RESTART;
@@ -548,31 +577,68 @@ static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
     sigaction(SIGINT, &sa, &old_sa);
 
     started = g_get_monotonic_time();
-    thread = g_thread_new("migrate", migrate_thread, &run);
-    migrate_watch(&run, &watch);
+    thread = g_thread_new("migrate", migrate_thread, run);
+    migrate_watch(run, &watch);
     g_thread_join(thread);
     sigaction(SIGINT, &old_sa, NULL);
 
-    ok = run.ok;
-    if (ok) {
-        if (req.verbose) {
+    if (run->ok) {
+        if (req->verbose) {
             watch.drawn = FALSE; /* the last one, always */
             progress_draw(&watch, 0, 1);
             fprintf(stderr, "\n");
             fflush(stderr);
-            migrate_summary(dom, run.ddom, &req, &watch, g_get_monotonic_time() - started);
+            migrate_summary(run->dom, run->ddom, req, &watch, g_get_monotonic_time() - started);
         }
-    } else {
-        if (watch.drawn)
-            fprintf(stderr, "\n");
-        if (migrate_interrupted && run.error_code == FERRY_ERROR_OPERATION_ABORTED)
-            shell_error("migration of domain '%s' cancelled (interrupted): %s",
-                        ferry_domain_get_name(dom), run.error_message);
-        else
-            shell_error("failed to migrate domain '%s' to '%s': %s", ferry_domain_get_name(dom),
-                        req.desturi, run.error_message);
+        return TRUE;
+    }
+    if (watch.drawn)
+        fprintf(stderr, "\n");
+    if (migrate_interrupted && run->error_code == FERRY_ERROR_OPERATION_ABORTED)
+        shell_error("migration of domain '%s' cancelled (interrupted): %s",
+                    ferry_domain_get_name(run->dom), run->error_message);
+    else
+        shell_error("failed to migrate domain '%s' to '%s': %s", ferry_domain_get_name(run->dom),
+                    req->desturi, run->error_message);
+    return FALSE;
+}
+
+static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
+{
+    g_auto(MigrateRequest) req = { 0 };
+    MigrateRun run = { 0 };
+    FerryConnect *dconn = NULL;
+    FerryDomain *dom;
+    gboolean ok = FALSE;
+    int iteration_id = -1;
+
+    if (!migrate_request_parse(args, &req))
+        return FALSE;
+    if (!(dom = shell_domain(sh, args)))
+        return FALSE;
+    run.dom = dom;
+    run.req = &req;
+    g_mutex_init(&run.lock);
+    g_cond_init(&run.cond);
+    /* virsh's --postcopy-after-precopy: the source's iteration event */
+    if (req.postcopy_after_precopy &&
+        (iteration_id = ferry_connect_domain_event_register_any(
+             shell_conn(sh), dom, FERRY_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
+             FERRY_DOMAIN_EVENT_CALLBACK(on_iteration), &run, NULL)) < 0)
+        shell_error_cause("failed to register the migration iteration event");
+    /* peer-to-peer: the source's daemon connects to the destination */
+    else if (!(req.flags & FERRY_MIGRATE_PEER2PEER) &&
+             !(dconn = ferry_connect_open(req.desturi, 0)))
+        shell_error_cause("failed to connect to the destination '%s'", req.desturi);
+    else {
+        run.dconn = dconn;
+        ok = migrate_run(&run);
     }
 
+    /* no call of on_iteration runs once this returns: run may go */
+    if (iteration_id >= 0 &&
+        ferry_connect_domain_event_deregister(shell_conn(sh), iteration_id) < 0)
+        shell_error_cause("failed to deregister the migration iteration event");
     if (run.ddom)
         ferry_domain_free(run.ddom);
     g_free(run.error_message);
@@ -623,6 +689,8 @@ static const ShellOpt migrate_opts[] = {
     { "postcopy", SHELL_OPT_BOOL, FALSE,
       "allow switching to post-copy (migrate-postcopy, --timeout-postcopy)" },
     { "postcopy-bandwidth", SHELL_OPT_NUMBER, FALSE, "bandwidth limit in MiB/s in post-copy" },
+    { "postcopy-after-precopy", SHELL_OPT_BOOL, FALSE,
+      "switch to post-copy once the first memory pass has ended" },
     { "timeout", SHELL_OPT_NUMBER, FALSE,
       "seconds a live migration may run before the --timeout-* action (default: suspend)" },
     { "timeout-suspend", SHELL_OPT_BOOL, FALSE, "at the timeout, suspend the guest" },

@@ -51,7 +51,7 @@ extern "C" {
 
 /* The version of this header: major * 1000000 + minor * 1000 + micro. */
 #define FERRY_VERSION_MAJOR 0
-#define FERRY_VERSION_MINOR 3
+#define FERRY_VERSION_MINOR 4
 #define FERRY_VERSION_MICRO 0
 #define FERRY_VERSION_NUMBER \
     (FERRY_VERSION_MAJOR * 1000000 + FERRY_VERSION_MINOR * 1000 + FERRY_VERSION_MICRO)
@@ -553,6 +553,42 @@ int ferry_connect_domain_event_deregister(FerryConnect *conn, int callback_id);
 /* Names as virsh prints them: "Started", "Booted" (never NULL). */
 const char *ferry_domain_event_type_name(int event);
 const char *ferry_domain_event_detail_name(int event, int detail);
+
+/* Domain event ids (libvirt's virDomainEventID, number for number): the
+ * ones ferry delivers. */
+typedef enum {
+    FERRY_DOMAIN_EVENT_ID_LIFECYCLE = 0, /* FerryDomainEventCallback */
+    FERRY_DOMAIN_EVENT_ID_MIGRATION_ITERATION = 20, /* ...MigrationIterationCallback */
+    FERRY_DOMAIN_EVENT_ID_JOB_COMPLETED = 21, /* ...JobCompletedCallback */
+} FerryDomainEventID;
+
+/* What ferry_connect_domain_event_register_any takes: the callback of the
+ * event id's type, cast with FERRY_DOMAIN_EVENT_CALLBACK(). */
+typedef void (*FerryDomainEventGenericCallback)(void);
+#define FERRY_DOMAIN_EVENT_CALLBACK(cb) ((FerryDomainEventGenericCallback)(void (*)(void))(cb))
+
+/* An outgoing migration's memory pass began: iteration is 1 for the first
+ * pass, 2 once the first has ended (when virsh switches to post-copy with
+ * --postcopy-after-precopy), and so on.  Sent by the source. */
+typedef void (*FerryDomainEventMigrationIterationCallback)(FerryConnect *conn, FerryDomain *dom,
+                                                           int iteration, void *opaque);
+/* A job (a migration) completed: params are its statistics, as
+ * ferry_domain_get_job_stats with the completed flag gives them, valid
+ * for the call only.  Sent by the source when Confirm ends it and by the
+ * destination when Finish does. */
+typedef void (*FerryDomainEventJobCompletedCallback)(FerryConnect *conn, FerryDomain *dom,
+                                                     FerryTypedParameter *params, int nparams,
+                                                     void *opaque);
+
+/* As ferry_connect_domain_event_register for the event id event_id (a
+ * FerryDomainEventID); cb must have that id's type.  An id ferry does not
+ * deliver is refused (-1, last error NO_SUPPORT naming the ids it has).
+ * Deregister with ferry_connect_domain_event_deregister. */
+int ferry_connect_domain_event_register_any(FerryConnect *conn, FerryDomain *dom, int event_id,
+                                            FerryDomainEventGenericCallback cb, void *opaque,
+                                            void (*free_opaque)(void *opaque));
+/* virsh's name of an event id ("migration-iteration"), NULL if unknown. */
+const char *ferry_domain_event_id_name(int event_id);
 
 #ifdef __cplusplus
 }

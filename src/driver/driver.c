@@ -70,3 +70,37 @@ void driver_domain_array_free(GArray *domains)
     g_array_set_clear_func(domains, driver_domain_array_clear_elem);
     g_array_unref(domains);
 }
+
+/* The domain events ferry delivers, by virsh's names for them. */
+static const struct {
+    DriverEventId id;
+    const char *name;
+} driver_event_names[] = {
+    { DRIVER_EVENT_LIFECYCLE, "lifecycle" },
+    { DRIVER_EVENT_MIGRATION_ITERATION, "migration-iteration" },
+    { DRIVER_EVENT_JOB_COMPLETED, "job-completed" },
+};
+
+const char *driver_event_id_to_string(int event_id)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(driver_event_names); i++) {
+        if ((int)driver_event_names[i].id == event_id)
+            return driver_event_names[i].name;
+    }
+    return NULL;
+}
+
+gboolean driver_event_id_check(int event_id, GError **error)
+{
+    g_autoptr(GString) known = NULL;
+
+    if (driver_event_id_to_string(event_id))
+        return TRUE;
+    known = g_string_new(NULL);
+    for (gsize i = 0; i < G_N_ELEMENTS(driver_event_names); i++)
+        g_string_append_printf(known, "%s%s (%d)", i ? ", " : "", driver_event_names[i].name,
+                               (int)driver_event_names[i].id);
+    ferry_fail(error, FERRY_ERR_NO_SUPPORT, "domain event id %d is not supported; ferry has %s",
+               event_id, known->str);
+    return FALSE;
+}

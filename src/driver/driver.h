@@ -147,6 +147,27 @@ typedef enum {
 typedef void (*DriverLifecycleCb)(DriverConn *conn, const DriverDomain *dom, int event, int detail,
                                   gpointer opaque);
 
+/* Any domain event: its id and the payload of that id (the other fields
+ * are 0 / NULL). */
+typedef struct {
+    DriverEventId id;
+    int event, detail; /* LIFECYCLE: virDomainEventType and its detail */
+    int iteration; /* MIGRATION_ITERATION: QEMU's pass number (1, 2, ...) */
+    const TypedParams *stats; /* JOB_COMPLETED: the completed job's statistics,
+                                 borrowed for the call (job stats' names) */
+} DriverEvent;
+
+/* The callback of event_register_any: dom and ev are borrowed for the call. */
+typedef void (*DriverEventCb)(DriverConn *conn, const DriverDomain *dom, const DriverEvent *ev,
+                              gpointer opaque);
+
+/* The event's name ("migration-iteration"), NULL for an id ferry does not
+ * know. */
+const char *driver_event_id_to_string(int event_id);
+/* Refuses (FERRY_ERR_NO_SUPPORT, naming the ids ferry has) an id that
+ * event_register_any does not take. */
+gboolean driver_event_id_check(int event_id, GError **error);
+
 struct _DriverOps {
     const char *name; /* "QEMU", "remote" */
 
@@ -260,6 +281,13 @@ struct _DriverOps {
     /* Returns a callback id (>= 0) or -1.  dom NULL: every domain. */
     int (*event_register_lifecycle)(DriverConn *conn, const DriverDomain *dom, DriverLifecycleCb cb,
                                     gpointer opaque, GDestroyNotify free_opaque, GError **error);
+    /* The same for any DriverEventId (LIFECYCLE too): cb gets the event's
+     * payload.  An id the driver lacks is refused (driver_event_id_check).
+     * Callback ids are one series with the lifecycle ones; event_deregister
+     * removes either. */
+    int (*event_register_any)(DriverConn *conn, int event_id, const DriverDomain *dom,
+                              DriverEventCb cb, gpointer opaque, GDestroyNotify free_opaque,
+                              GError **error);
     gboolean (*event_deregister)(DriverConn *conn, int callback_id, GError **error);
 };
 

@@ -56,6 +56,7 @@
 
 #include "conf/domain_conf.h"
 #include "driver/domain_job.h"
+#include "driver/driver.h"
 #include "util/uuid.h"
 
 typedef struct _QemuDriver QemuDriver;
@@ -270,6 +271,9 @@ char *qemu_driver_domain_get_xml(QemuDriver *drv, const unsigned char *uuid, uns
 gboolean qemu_driver_domain_get_job_info(QemuDriver *drv, const unsigned char *uuid,
                                          gboolean completed, DomainJobInfo *info, GError **error);
 gboolean qemu_driver_domain_abort_job(QemuDriver *drv, const unsigned char *uuid, GError **error);
+/* The typed parameters of job stats (DOMAIN_GET_JOB_STATS, JOB_COMPLETED)
+ * for info (qemu_driver_ops.c); *type is its DriverJobType. */
+TypedParams *qemu_driver_job_info_params(const DomainJobInfo *info, int *type, GError **error);
 
 /* *persistent: the domain has a persistent definition. */
 gboolean qemu_driver_domain_is_persistent(QemuDriver *drv, const unsigned char *uuid,
@@ -326,19 +330,21 @@ enum {
     QEMU_LIFECYCLE_SHUTDOWN_HOST = 2,
 };
 
-/* A lifecycle callback: dom is borrowed for the call.  It runs on the
- * driver's event thread, one event at a time, in the order the changes
+/* An event callback: dom and ev are borrowed for the call.  It runs on
+ * the driver's event thread, one event at a time, in the order they
  * happened, with no driver or domain lock held: it may call the driver
  * (but must not close it). */
-typedef void (*QemuLifecycleFunc)(QemuDriver *drv, const QemuDomainRef *dom, int event, int detail,
-                                  gpointer opaque);
+typedef void (*QemuEventFunc)(QemuDriver *drv, const QemuDomainRef *dom, const DriverEvent *ev,
+                              gpointer opaque);
 
-/* Registers cb for the domain uuid (NULL: every domain) on behalf of owner
- * (any pointer: a connection).  Returns the callback id (> 0).
- * free_opaque (may be NULL) runs on opaque once the registration is gone
- * and no call of cb runs any more. */
-int qemu_driver_event_register(QemuDriver *drv, gpointer owner, const unsigned char *uuid,
-                               QemuLifecycleFunc cb, gpointer opaque, GDestroyNotify free_opaque);
+/* Registers cb for the events event_id (a DriverEventId) of the domain
+ * uuid (NULL: every domain) on behalf of owner (any pointer: a
+ * connection).  Returns the callback id (> 0; one series for every
+ * event id).  free_opaque (may be NULL) runs on opaque once the
+ * registration is gone and no call of cb runs any more. */
+int qemu_driver_event_register(QemuDriver *drv, gpointer owner, int event_id,
+                               const unsigned char *uuid, QemuEventFunc cb, gpointer opaque,
+                               GDestroyNotify free_opaque);
 /* Removes owner's callback id; when it returns, cb is not running and will
  * not run again (unless called from cb itself).  FERRY_ERR_INVALID_ARG for
  * an id owner does not have. */

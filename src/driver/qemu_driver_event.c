@@ -1,5 +1,5 @@
 /*
- * qemu_driver_event.c: the QEMU driver's lifecycle events.
+ * qemu_driver_event.c: the QEMU driver's domain events.
  *
  * Every state change of a domain goes through qemu_driver_set_state() or
  * qemu_driver_set_inactive() (and define/undefine through
@@ -8,7 +8,9 @@
  * reason, as libvirt names them (virDomainEventType and its details).  An
  * event is only appended to a queue there (the domain lock is held); one
  * dispatcher thread per driver takes them off in order and calls the
- * registered callbacks with no lock held.
+ * registered callbacks with no lock held.  The other events (migration
+ * iteration, job completed) are queued the same way, by the migration's
+ * hooks, and delivered in the same order to their own registrations.
  */
 #include <config.h>
 
@@ -26,9 +28,10 @@ typedef struct {
     gint refs;
     int id;
     gpointer owner;
+    int event_id; /* DriverEventId */
     gboolean all; /* every domain, else uuid's */
     unsigned char uuid[FERRY_UUID_BUFLEN];
-    QemuLifecycleFunc cb;
+    QemuEventFunc cb;
     gpointer opaque;
     GDestroyNotify free_opaque;
     guint64 since; /* events queued before it registered are not its */
@@ -37,8 +40,8 @@ typedef struct {
 /* One queued event. */
 typedef struct {
     QemuDomainRef dom;
-    int event;
-    int detail;
+    DriverEvent ev; /* ev.stats points at stats */
+    TypedParams *stats;
     guint64 seq; /* 1, 2, ... */
 } QemuEventItem;
 
@@ -77,6 +80,7 @@ static void event_item_free(gpointer data)
     QemuEventItem *item = data;
 
     qemu_domain_ref_clear(&item->dom);
+    typed_params_free(item->stats);
     g_free(item);
 }
 
@@ -101,7 +105,7 @@ static gpointer event_dispatcher(gpointer data)
         for (guint i = 0; i < ev->regs->len; i++) {
             QemuEventReg *reg = g_ptr_array_index(ev->regs, i);
 
-            if (item->seq > reg->since &&
+            if (item->seq > reg->since && reg->event_id == (int)item->ev.id &&
                 (reg->all || memcmp(reg->uuid, item->dom.uuid, FERRY_UUID_BUFLEN) == 0))
                 g_ptr_array_add(targets, event_reg_ref(reg));
         }
@@ -111,7 +115,7 @@ static gpointer event_dispatcher(gpointer data)
         for (guint i = 0; i < targets->len; i++) {
             QemuEventReg *reg = g_ptr_array_index(targets, i);
 
-            reg->cb(drv, &item->dom, item->event, item->detail, reg->opaque);
+            reg->cb(drv, &item->dom, &item->ev, reg->opaque);
         }
         event_item_free(item);
         g_clear_pointer(&targets, g_ptr_array_unref);
@@ -168,8 +172,9 @@ void qemu_driver_events_free(QemuDriver *drv)
 
 /* ---------------------------------------------------------------- registration */
 
-int qemu_driver_event_register(QemuDriver *drv, gpointer owner, const unsigned char *uuid,
-                               QemuLifecycleFunc cb, gpointer opaque, GDestroyNotify free_opaque)
+int qemu_driver_event_register(QemuDriver *drv, gpointer owner, int event_id,
+                               const unsigned char *uuid, QemuEventFunc cb, gpointer opaque,
+                               GDestroyNotify free_opaque)
 {
     QemuDriverEvents *ev = drv->lifecycle;
     QemuEventReg *reg = g_new0(QemuEventReg, 1);
@@ -177,6 +182,7 @@ int qemu_driver_event_register(QemuDriver *drv, gpointer owner, const unsigned c
 
     reg->refs = 1;
     reg->owner = owner;
+    reg->event_id = event_id;
     reg->all = uuid == NULL;
     if (uuid)
         memcpy(reg->uuid, uuid, FERRY_UUID_BUFLEN);
@@ -188,7 +194,7 @@ int qemu_driver_event_register(QemuDriver *drv, gpointer owner, const unsigned c
     reg->since = ev->queued;
     g_ptr_array_add(ev->regs, reg);
     g_mutex_unlock(&ev->lock);
-    FLOG_DEBUG("lifecycle callback %d registered", id);
+    FLOG_DEBUG("%s callback %d registered", driver_event_id_to_string(event_id), id);
     return id;
 }
 
@@ -226,7 +232,7 @@ gboolean qemu_driver_event_deregister(QemuDriver *drv, gpointer owner, int id, G
         return FALSE;
     }
     event_reg_unref(found);
-    FLOG_DEBUG("lifecycle callback %d deregistered", id);
+    FLOG_DEBUG("event callback %d deregistered", id);
     return TRUE;
 }
 
@@ -266,25 +272,70 @@ void qemu_driver_event_flush(QemuDriver *drv)
 
 /* ---------------------------------------------------------------- emitting */
 
-void qemu_driver_event_queue(QemuDriver *drv, DomainObj *obj, int event, int detail)
+/* Queues item (its ev filled) for obj (locked). */
+static void event_queue_item(QemuDriver *drv, DomainObj *obj, QemuEventItem *item)
 {
     QemuDriverEvents *ev = drv->lifecycle;
-    QemuEventItem *item;
 
-    if (!ev)
-        return;
-    item = g_new0(QemuEventItem, 1);
     item->dom.name = g_strdup(domain_obj_name(obj));
     memcpy(item->dom.uuid, obj->def->uuid, FERRY_UUID_BUFLEN);
     item->dom.id = domain_obj_get_id(obj);
-    item->event = event;
-    item->detail = detail;
-    FLOG_DEBUG("domain '%s': lifecycle event %d detail %d", item->dom.name, event, detail);
     g_mutex_lock(&ev->lock);
     item->seq = ++ev->queued;
     g_queue_push_tail(&ev->queue, item);
     g_cond_broadcast(&ev->cond);
     g_mutex_unlock(&ev->lock);
+}
+
+void qemu_driver_event_queue(QemuDriver *drv, DomainObj *obj, int event, int detail)
+{
+    QemuEventItem *item;
+
+    if (!drv->lifecycle)
+        return;
+    item = g_new0(QemuEventItem, 1);
+    item->ev.id = DRIVER_EVENT_LIFECYCLE;
+    item->ev.event = event;
+    item->ev.detail = detail;
+    FLOG_DEBUG("domain '%s': lifecycle event %d detail %d", domain_obj_name(obj), event, detail);
+    event_queue_item(drv, obj, item);
+}
+
+void qemu_driver_event_queue_iteration(QemuDriver *drv, DomainObj *obj, int pass)
+{
+    QemuEventItem *item;
+
+    if (!drv->lifecycle)
+        return;
+    item = g_new0(QemuEventItem, 1);
+    item->ev.id = DRIVER_EVENT_MIGRATION_ITERATION;
+    item->ev.iteration = pass;
+    FLOG_DEBUG("domain '%s': migration iteration %d", domain_obj_name(obj), pass);
+    event_queue_item(drv, obj, item);
+}
+
+void qemu_driver_event_queue_job_completed(QemuDriver *drv, DomainObj *obj)
+{
+    DomainJobInfo info = { 0 };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(TypedParams) stats = NULL;
+    QemuEventItem *item;
+    int type;
+
+    if (!drv->lifecycle)
+        return;
+    domain_job_get_info(obj, TRUE, &info);
+    if (!(stats = qemu_driver_job_info_params(&info, &type, &err))) {
+        FLOG_WARN("domain '%s': no job-completed event: %s", domain_obj_name(obj), err->message);
+        return;
+    }
+    item = g_new0(QemuEventItem, 1);
+    item->ev.id = DRIVER_EVENT_JOB_COMPLETED;
+    item->stats = g_steal_pointer(&stats);
+    item->ev.stats = item->stats;
+    FLOG_DEBUG("domain '%s': job completed (%zu statistics)", domain_obj_name(obj),
+               typed_params_count(item->stats));
+    event_queue_item(drv, obj, item);
 }
 
 /* The detail of a state's reason string, by table: {reason, detail}. */

@@ -431,7 +431,7 @@ static gboolean qops_is_persistent(DriverConn *conn, const DriverDomain *dom, gb
 
 /* ---------------------------------------------------------------- jobs */
 
-static int job_type_of(const DomainJobInfo *info, gboolean completed)
+static int job_type_of(const DomainJobInfo *info)
 {
     switch (info->status) {
     case DOMAIN_JOB_STATUS_ACTIVE:
@@ -464,27 +464,18 @@ static int job_operation_of(DomainAsyncJob job)
     }
 }
 
-static gboolean qops_get_job_stats(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
-                                   int *type, TypedParams **params, GError **error)
+TypedParams *qemu_driver_job_info_params(const DomainJobInfo *info, int *type, GError **error)
 {
-    DomainJobInfo info = { 0 };
-    gboolean completed = flags & DRIVER_JOB_STATS_COMPLETED;
-
-    if (!check_flags(flags, DRIVER_JOB_STATS_COMPLETED | DRIVER_JOB_STATS_KEEP_COMPLETED,
-                     "job stats", error))
-        return FALSE;
-    if (!qemu_driver_domain_get_job_info(qconn_driver(conn), dom->uuid, completed, &info, error))
-        return FALSE;
-
     g_autoptr(TypedParams) out = typed_params_new();
-    *type = job_type_of(&info, completed);
+
+    *type = job_type_of(info);
     if (*type != DRIVER_JOB_NONE) {
-        const DomainJobProgress *p = &info.progress;
+        const DomainJobProgress *p = &info->progress;
         struct {
             const char *name;
             unsigned long long value;
         } stats[] = {
-            { "time_elapsed", (unsigned long long)info.elapsed_ms },
+            { "time_elapsed", (unsigned long long)info->elapsed_ms },
             { "data_total", p->data_total },
             { "data_processed", p->data_processed },
             { "data_remaining", p->data_remaining },
@@ -497,22 +488,36 @@ static gboolean qops_get_job_stats(DriverConn *conn, const DriverDomain *dom, un
             { "setup_time", p->setup_time_ms },
         };
 
-        if (typed_params_add_int(out, "operation", job_operation_of(info.type), error) < 0)
-            return FALSE;
+        if (typed_params_add_int(out, "operation", job_operation_of(info->type), error) < 0)
+            return NULL;
         for (gsize i = 0; i < G_N_ELEMENTS(stats); i++) {
             if (typed_params_add_ullong(out, stats[i].name, stats[i].value, error) < 0)
-                return FALSE;
+                return NULL;
         }
         if (*type == DRIVER_JOB_COMPLETED) {
             if (typed_params_add_ullong(out, "downtime", p->downtime_ms, error) < 0)
-                return FALSE;
+                return NULL;
         } else if (p->expected_downtime_ms &&
                    typed_params_add_ullong(out, "downtime", p->expected_downtime_ms, error) < 0) {
-            return FALSE;
+            return NULL;
         }
     }
-    *params = g_steal_pointer(&out);
-    return TRUE;
+    return g_steal_pointer(&out);
+}
+
+static gboolean qops_get_job_stats(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
+                                   int *type, TypedParams **params, GError **error)
+{
+    DomainJobInfo info = { 0 };
+    gboolean completed = flags & DRIVER_JOB_STATS_COMPLETED;
+
+    if (!check_flags(flags, DRIVER_JOB_STATS_COMPLETED | DRIVER_JOB_STATS_KEEP_COMPLETED,
+                     "job stats", error))
+        return FALSE;
+    if (!qemu_driver_domain_get_job_info(qconn_driver(conn), dom->uuid, completed, &info, error))
+        return FALSE;
+    *params = qemu_driver_job_info_params(&info, type, error);
+    return *params != NULL;
 }
 
 static gboolean qops_abort_job(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
@@ -683,10 +688,11 @@ static gboolean qops_migrate_get_max_downtime(DriverConn *conn, const DriverDoma
 
 /* ---------------------------------------------------------------- events */
 
-/* A DriverLifecycleCb behind the driver's QemuLifecycleFunc. */
+/* A DriverLifecycleCb or DriverEventCb behind the driver's QemuEventFunc. */
 typedef struct {
     DriverConn *conn; /* borrowed: close drops the registrations first */
-    DriverLifecycleCb cb;
+    DriverLifecycleCb lifecycle_cb; /* event_register_lifecycle */
+    DriverEventCb cb; /* event_register_any */
     gpointer opaque;
     GDestroyNotify free_opaque;
 } QemuOpsEventReg;
@@ -700,8 +706,8 @@ static void qops_event_reg_free(gpointer data)
     g_free(reg);
 }
 
-static void qops_event_lifecycle(QemuDriver *drv, const QemuDomainRef *ref, int event, int detail,
-                                 gpointer opaque)
+static void qops_event_deliver(QemuDriver *drv, const QemuDomainRef *ref, const DriverEvent *ev,
+                               gpointer opaque)
 {
     QemuOpsEventReg *reg = opaque;
     DriverDomain dom = DRIVER_DOMAIN_INIT;
@@ -709,20 +715,24 @@ static void qops_event_lifecycle(QemuDriver *drv, const QemuDomainRef *ref, int 
     dom.name = ref->name; /* borrowed for the call */
     memcpy(dom.uuid, ref->uuid, sizeof(dom.uuid));
     dom.id = ref->id;
-    reg->cb(reg->conn, &dom, event, detail, reg->opaque);
+    if (reg->lifecycle_cb)
+        reg->lifecycle_cb(reg->conn, &dom, ev->event, ev->detail, reg->opaque);
+    else
+        reg->cb(reg->conn, &dom, ev, reg->opaque);
 }
 
-static int qops_event_register_lifecycle(DriverConn *conn, const DriverDomain *dom,
-                                         DriverLifecycleCb cb, gpointer opaque,
-                                         GDestroyNotify free_opaque, GError **error)
+static int qops_event_register(DriverConn *conn, int event_id, const DriverDomain *dom,
+                               QemuOpsEventReg *tmpl, GError **error)
 {
     QemuDriver *drv = qconn_driver(conn);
     QemuOpsEventReg *reg;
 
-    if (!cb) {
+    if (!tmpl->lifecycle_cb && !tmpl->cb) {
         ferry_fail(error, FERRY_ERR_INVALID_ARG, "event callback is NULL");
         return -1;
     }
+    if (!driver_event_id_check(event_id, error))
+        return -1;
     /* A domain filter names an existing domain, as with libvirt. */
     if (dom) {
         QemuDomainRef ref = QEMU_DOMAIN_REF_INIT;
@@ -731,13 +741,28 @@ static int qops_event_register_lifecycle(DriverConn *conn, const DriverDomain *d
             return -1;
         qemu_domain_ref_clear(&ref);
     }
-    reg = g_new0(QemuOpsEventReg, 1);
+    reg = g_memdup2(tmpl, sizeof(*tmpl));
     reg->conn = conn;
-    reg->cb = cb;
-    reg->opaque = opaque;
-    reg->free_opaque = free_opaque;
-    return qemu_driver_event_register(drv, conn, dom ? dom->uuid : NULL, qops_event_lifecycle, reg,
-                                      qops_event_reg_free);
+    return qemu_driver_event_register(drv, conn, event_id, dom ? dom->uuid : NULL,
+                                      qops_event_deliver, reg, qops_event_reg_free);
+}
+
+static int qops_event_register_lifecycle(DriverConn *conn, const DriverDomain *dom,
+                                         DriverLifecycleCb cb, gpointer opaque,
+                                         GDestroyNotify free_opaque, GError **error)
+{
+    QemuOpsEventReg tmpl = { .lifecycle_cb = cb, .opaque = opaque, .free_opaque = free_opaque };
+
+    return qops_event_register(conn, DRIVER_EVENT_LIFECYCLE, dom, &tmpl, error);
+}
+
+static int qops_event_register_any(DriverConn *conn, int event_id, const DriverDomain *dom,
+                                   DriverEventCb cb, gpointer opaque, GDestroyNotify free_opaque,
+                                   GError **error)
+{
+    QemuOpsEventReg tmpl = { .cb = cb, .opaque = opaque, .free_opaque = free_opaque };
+
+    return qops_event_register(conn, event_id, dom, &tmpl, error);
 }
 
 static gboolean qops_event_deregister(DriverConn *conn, int callback_id, GError **error)
@@ -786,6 +811,7 @@ const DriverOps qemu_driver_ops = {
     .migrate_finish3 = qops_migrate_finish3,
     .migrate_confirm3 = qops_migrate_confirm3,
     .event_register_lifecycle = qops_event_register_lifecycle,
+    .event_register_any = qops_event_register_any,
     .event_deregister = qops_event_deregister,
 };
 

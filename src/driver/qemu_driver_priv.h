@@ -43,7 +43,7 @@ struct _QemuDriver {
      * pick the same one), guarded by ports_lock. */
     GMutex ports_lock;
     GHashTable *ports; /* GINT_TO_POINTER(port) set */
-    /* Lifecycle events: queue, callbacks, dispatcher (qemu_driver_event.c). */
+    /* Domain events: queue, callbacks, dispatcher (qemu_driver_event.c). */
     struct _QemuDriverEvents *lifecycle;
     /* Migration speed and downtime per domain (qemu_driver_migtune.c),
      * guarded by tune_lock: uuid string -> QemuMigrateTuning. */
@@ -69,6 +69,13 @@ void qemu_driver_events_free(QemuDriver *drv);
 /* Queues one lifecycle event for obj (locked): name, uuid and id as they
  * are now. */
 void qemu_driver_event_queue(QemuDriver *drv, DomainObj *obj, int event, int detail);
+/* MIGRATION_ITERATION for obj (locked): QEMU's MIGRATION_PASS during an
+ * outgoing migration (pass is the event's number). */
+void qemu_driver_event_queue_iteration(QemuDriver *drv, DomainObj *obj, int pass);
+/* JOB_COMPLETED for obj (locked): a migration job completed (the source at
+ * Confirm, the destination at Finish); the statistics are those of the
+ * domain's completed job now, as domjobinfo --completed shows them. */
+void qemu_driver_event_queue_job_completed(QemuDriver *drv, DomainObj *obj);
 /* Every state change of a domain goes through these two (obj locked):
  * domain_obj_set_state / domain_obj_set_inactive, plus the lifecycle
  * event(s) the change from the old state and reason means (none for the

@@ -57,18 +57,21 @@ typedef enum {
     QEMU_EVENT_MONITOR_ERROR,
     QEMU_EVENT_EXIT,
     QEMU_EVENT_MIGRATION,
+    QEMU_EVENT_MIGRATION_PASS,
     QEMU_EVENT_LAST
 } QemuEventType;
 
 static const char *const qemu_event_names[] = {
-    "STOP", "RESUME", "SHUTDOWN", "monitor end of file", "monitor error", "exit", "MIGRATION",
+    "STOP",          "RESUME", "SHUTDOWN",  "monitor end of file",
+    "monitor error", "exit",   "MIGRATION", "MIGRATION_PASS",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(qemu_event_names) == QEMU_EVENT_LAST);
 
 typedef struct {
     QemuEventType type;
     gboolean guest; /* SHUTDOWN: the guest asked */
-    char *detail; /* SHUTDOWN's reason, the monitor error's message */
+    char *detail; /* SHUTDOWN's reason, the monitor error's message,
+                   * MIGRATION's status, MIGRATION_PASS's number */
 } QemuEvent;
 
 static void qemu_event_free(QemuEvent *ev)
@@ -250,6 +253,12 @@ static void qemu_process_on_event(QemuMonitor *mon, const char *name, json_objec
         json_object_object_get_ex(data, "status", &status);
         qemu_process_queue_event(proc, QEMU_EVENT_MIGRATION, FALSE,
                                  status ? json_object_get_string(status) : NULL);
+    } else if (g_str_equal(name, "MIGRATION_PASS")) {
+        json_object *pass = NULL;
+
+        json_object_object_get_ex(data, "pass", &pass);
+        qemu_process_queue_event(proc, QEMU_EVENT_MIGRATION_PASS, FALSE,
+                                 pass ? json_object_get_string(pass) : NULL);
     } else if (g_str_equal(name, "SHUTDOWN")) {
         json_object *guest = NULL, *reason = NULL;
 
@@ -473,6 +482,12 @@ static void qemu_process_handle_event(QemuProcess *proc, QemuEvent *ev)
         break;
     case QEMU_EVENT_MIGRATION:
         domain_job_note_migration_event(obj, ev->detail);
+        break;
+    case QEMU_EVENT_MIGRATION_PASS:
+        /* the source's RAM passes; the destination's are not libvirt's */
+        if (domain_job_get_async(obj) == DOMAIN_ASYNC_JOB_MIGRATION_OUT)
+            qemu_driver_event_queue_iteration(
+                drv, obj, (int)g_ascii_strtoll(ev->detail ? ev->detail : "0", NULL, 10));
         break;
     case QEMU_EVENT_EOF:
     case QEMU_EVENT_MONITOR_ERROR:

@@ -1,7 +1,8 @@
 /*
- * event.c: lifecycle event callbacks of the public API.
+ * event.c: domain event callbacks of the public API.
  *
- * A registration goes to the connection's driver (event_register_lifecycle:
+ * A registration goes to the connection's driver (event_register_lifecycle
+ * or, for the other event ids, event_register_any:
  * the remote driver runs callbacks on its RPC client's event thread, the
  * embedded QEMU driver on its event dispatcher).  On each event the
  * callback gets a FerryDomain made for the call.
@@ -26,7 +27,9 @@
 
 typedef struct {
     FerryConnect *conn; /* borrowed, see above */
-    FerryDomainEventCallback cb;
+    FerryDomainEventCallback cb; /* lifecycle */
+    int event_id; /* FerryDomainEventID */
+    FerryDomainEventGenericCallback any_cb; /* of event_id's type */
     void *opaque;
     void (*free_opaque)(void *opaque);
 } EventReg;
@@ -59,18 +62,9 @@ static gpointer connect_close_thread(gpointer data)
     return NULL;
 }
 
-static void event_lifecycle(DriverConn *driver, const DriverDomain *ident, int event, int detail,
-                            gpointer opaque)
+/* Drops the reference an event took on conn (connect_ref_if_alive). */
+static void connect_unref_from_event(FerryConnect *conn)
 {
-    EventReg *reg = opaque;
-    FerryConnect *conn = reg->conn;
-    FerryDomain *dom;
-
-    if (!connect_ref_if_alive(conn))
-        return;
-    dom = libferry_domain_new(conn, ident);
-    reg->cb(conn, dom, event, detail, reg->opaque);
-    ferry_domain_free(dom);
     /* Drops our reference unless it is the last one. */
     for (;;) {
         int refs = g_atomic_int_get(&conn->refs);
@@ -93,14 +87,85 @@ static void event_lifecycle(DriverConn *driver, const DriverDomain *ident, int e
     }
 }
 
+static void event_lifecycle(DriverConn *driver, const DriverDomain *ident, int event, int detail,
+                            gpointer opaque)
+{
+    EventReg *reg = opaque;
+    FerryConnect *conn = reg->conn;
+    FerryDomain *dom;
+
+    if (!connect_ref_if_alive(conn))
+        return;
+    dom = libferry_domain_new(conn, ident);
+    reg->cb(conn, dom, event, detail, reg->opaque);
+    ferry_domain_free(dom);
+    connect_unref_from_event(conn);
+}
+
+/* The other event ids: reg->any_cb has the type of reg->event_id. */
+static void event_any(DriverConn *driver, const DriverDomain *ident, const DriverEvent *ev,
+                      gpointer opaque)
+{
+    EventReg *reg = opaque;
+    FerryConnect *conn = reg->conn;
+    FerryDomain *dom;
+
+    if ((int)ev->id != reg->event_id || !connect_ref_if_alive(conn))
+        return;
+    dom = libferry_domain_new(conn, ident);
+    switch (ev->id) {
+    case DRIVER_EVENT_LIFECYCLE:
+        ((FerryDomainEventCallback)reg->any_cb)(conn, dom, ev->event, ev->detail, reg->opaque);
+        break;
+    case DRIVER_EVENT_MIGRATION_ITERATION:
+        ((FerryDomainEventMigrationIterationCallback)reg->any_cb)(conn, dom, ev->iteration,
+                                                                  reg->opaque);
+        break;
+    case DRIVER_EVENT_JOB_COMPLETED: {
+        int n = 0;
+        FerryTypedParameter *params = libferry_params_export(ev->stats, &n);
+
+        ((FerryDomainEventJobCompletedCallback)reg->any_cb)(conn, dom, params, n, reg->opaque);
+        ferry_typed_params_free(params, n);
+        break;
+    }
+    }
+    ferry_domain_free(dom);
+    connect_unref_from_event(conn);
+}
+
+/* Registers reg (filled but for conn) for dom; frees it on failure. */
+static int event_register(FerryConnect *conn, FerryDomain *dom, EventReg *reg)
+{
+    g_auto(DriverDomain) ident = DRIVER_DOMAIN_INIT;
+    GError *err = NULL;
+    int id;
+
+    if (dom) {
+        g_mutex_lock(&dom->lock);
+        driver_domain_copy(&ident, &dom->ident);
+        g_mutex_unlock(&dom->lock);
+    }
+    reg->conn = conn;
+    if (reg->cb)
+        id = conn->driver->ops->event_register_lifecycle(
+            conn->driver, dom ? &ident : NULL, event_lifecycle, reg, event_reg_free, &err);
+    else
+        id = conn->driver->ops->event_register_any(conn->driver, reg->event_id, dom ? &ident : NULL,
+                                                   event_any, reg, event_reg_free, &err);
+    if (id < 0) {
+        /* Not registered: the caller keeps opaque. */
+        g_free(reg);
+        return libferry_fail_with(err);
+    }
+    return id;
+}
+
 int ferry_connect_domain_event_register(FerryConnect *conn, FerryDomain *dom,
                                         FerryDomainEventCallback cb, void *opaque,
                                         void (*free_opaque)(void *opaque))
 {
-    g_auto(DriverDomain) ident = DRIVER_DOMAIN_INIT;
-    GError *err = NULL;
     EventReg *reg;
-    int id;
 
     LIBFERRY_CHECK_CONN(conn, -1);
     if (!cb)
@@ -108,24 +173,40 @@ int ferry_connect_domain_event_register(FerryConnect *conn, FerryDomain *dom,
     if (dom && dom->conn != conn)
         return libferry_fail_arg(__func__, "the domain belongs to another connection");
     LIBFERRY_NEED_OP(conn, event_register_lifecycle, "domain events", -1);
-    if (dom) {
-        g_mutex_lock(&dom->lock);
-        driver_domain_copy(&ident, &dom->ident);
-        g_mutex_unlock(&dom->lock);
-    }
     reg = g_new0(EventReg, 1);
-    reg->conn = conn;
     reg->cb = cb;
+    reg->event_id = FERRY_DOMAIN_EVENT_ID_LIFECYCLE;
     reg->opaque = opaque;
     reg->free_opaque = free_opaque;
-    id = conn->driver->ops->event_register_lifecycle(conn->driver, dom ? &ident : NULL,
-                                                     event_lifecycle, reg, event_reg_free, &err);
-    if (id < 0) {
-        /* Not registered: the caller keeps opaque. */
-        g_free(reg);
+    return event_register(conn, dom, reg);
+}
+
+int ferry_connect_domain_event_register_any(FerryConnect *conn, FerryDomain *dom, int event_id,
+                                            FerryDomainEventGenericCallback cb, void *opaque,
+                                            void (*free_opaque)(void *opaque))
+{
+    GError *err = NULL;
+    EventReg *reg;
+
+    LIBFERRY_CHECK_CONN(conn, -1);
+    if (!cb)
+        return libferry_fail_arg(__func__, "callback is NULL");
+    if (dom && dom->conn != conn)
+        return libferry_fail_arg(__func__, "the domain belongs to another connection");
+    if (!driver_event_id_check(event_id, &err))
         return libferry_fail_with(err);
-    }
-    return id;
+    LIBFERRY_NEED_OP(conn, event_register_any, "domain events", -1);
+    reg = g_new0(EventReg, 1);
+    reg->event_id = event_id;
+    reg->any_cb = cb;
+    reg->opaque = opaque;
+    reg->free_opaque = free_opaque;
+    return event_register(conn, dom, reg);
+}
+
+const char *ferry_domain_event_id_name(int event_id)
+{
+    return driver_event_id_to_string(event_id);
 }
 
 int ferry_connect_domain_event_deregister(FerryConnect *conn, int callback_id)

@@ -101,6 +101,8 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
         migration_retire_qemu(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "migrated");
     }
     domain_job_end_async(obj, ok ? DOMAIN_JOB_STATUS_COMPLETED : DOMAIN_JOB_STATUS_FAILED);
+    if (ok)
+        qemu_driver_event_queue_job_completed(drv, obj);
     qemu_driver_remove_inactive(drv, obj);
     FLOG_INFO("domain '%s': migrated away", name);
     return ok;

@@ -384,6 +384,7 @@ gboolean migration_dst_finish(QemuDriver *drv, guint64 conn_id, const TypedParam
         return FALSE;
     FLOG_INFO("domain '%s': incoming migration finished (%s)", name,
               (flags & MIGRATION_PAUSED) ? "paused" : "running");
+    qemu_driver_event_queue_job_completed(drv, obj);
     g_free(dom->name);
     dom->name = g_strdup(name);
     memcpy(dom->uuid, obj->def->uuid, FERRY_UUID_BUFLEN);

@@ -134,7 +134,9 @@ static RpcClient *remote_connect_transport(const DriverUri *uri, GError **error)
 typedef struct {
     gint refs;
     int callback_id;
-    DriverLifecycleCb cb;
+    int event_id; /* DriverEventId */
+    DriverLifecycleCb lifecycle_cb; /* event_register_lifecycle */
+    DriverEventCb cb; /* event_register_any */
     gpointer opaque;
     GDestroyNotify free_opaque;
 } RemoteEventReg;
@@ -156,64 +158,145 @@ static void remote_event_reg_unref(gpointer data)
     g_free(reg);
 }
 
+/* Delivers ev for the server's callback id (on the client's event
+ * thread); wdom is the message's domain. */
+static void remote_event_deliver(RemoteConn *rc, int callback_id, const remote_nonnull_domain *wdom,
+                                 const DriverEvent *ev)
+{
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_autoptr(GError) err = NULL;
+    const char *what = driver_event_id_to_string(ev->id);
+    RemoteEventReg *reg;
+
+    if (!remote_dom_from_wire(&dom, wdom, &err)) {
+        FLOG_WARN("'%s': dropping a %s event: %s", rc->uri, what, err->message);
+        return;
+    }
+    g_mutex_lock(&rc->lock);
+    reg = g_hash_table_lookup(rc->events, GINT_TO_POINTER(callback_id));
+    if (reg && reg->event_id == (int)ev->id)
+        remote_event_reg_ref(reg);
+    else
+        reg = NULL;
+    g_mutex_unlock(&rc->lock);
+    if (!reg) {
+        FLOG_DEBUG("'%s': %s event for unknown callback %d", rc->uri, what, callback_id);
+        return;
+    }
+    if (reg->lifecycle_cb)
+        reg->lifecycle_cb(&rc->parent, &dom, ev->event, ev->detail, reg->opaque);
+    else
+        reg->cb(&rc->parent, &dom, ev, reg->opaque);
+    remote_event_reg_unref(reg);
+}
+
 /* DOMAIN_EVENT_CALLBACK_LIFECYCLE, on the client's event thread. */
 static void remote_on_lifecycle(RpcClient *client, const RpcMessage *msg, gpointer opaque)
 {
     RemoteConn *rc = opaque;
-    remote_domain_event_callback_lifecycle_msg ev = { 0 };
+    remote_domain_event_callback_lifecycle_msg m = { 0 };
     g_autoptr(GError) err = NULL;
-    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
-    RemoteEventReg *reg;
+    DriverEvent ev = { .id = DRIVER_EVENT_LIFECYCLE };
 
     if (!rpc_message_decode_payload(msg, (xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg,
-                                    &ev, &err)) {
+                                    &m, &err)) {
         FLOG_WARN("'%s': dropping a lifecycle event: %s", rc->uri, err->message);
         return;
     }
-    if (!remote_dom_from_wire(&dom, &ev.msg.dom, &err)) {
-        FLOG_WARN("'%s': dropping a lifecycle event: %s", rc->uri, err->message);
-        xdr_free((xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg, &ev);
-        return;
-    }
-    g_mutex_lock(&rc->lock);
-    reg = g_hash_table_lookup(rc->events, GINT_TO_POINTER(ev.callbackID));
-    if (reg)
-        remote_event_reg_ref(reg);
-    g_mutex_unlock(&rc->lock);
-    if (reg) {
-        reg->cb(&rc->parent, &dom, ev.msg.event, ev.msg.detail, reg->opaque);
-        remote_event_reg_unref(reg);
-    } else {
-        FLOG_DEBUG("'%s': lifecycle event for unknown callback %d", rc->uri, ev.callbackID);
-    }
-    xdr_free((xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg, &ev);
+    ev.event = m.msg.event;
+    ev.detail = m.msg.detail;
+    remote_event_deliver(rc, m.callbackID, &m.msg.dom, &ev);
+    xdr_free((xdrproc_t)xdr_remote_domain_event_callback_lifecycle_msg, &m);
 }
 
-static int remote_event_register_lifecycle(DriverConn *conn, const DriverDomain *dom,
-                                           DriverLifecycleCb cb, gpointer opaque,
-                                           GDestroyNotify free_opaque, GError **error)
+/* DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, likewise. */
+static void remote_on_migration_iteration(RpcClient *client, const RpcMessage *msg, gpointer opaque)
 {
-    RemoteConn *rc = remote_conn(conn);
+    RemoteConn *rc = opaque;
+    remote_domain_event_callback_migration_iteration_msg m = { 0 };
+    g_autoptr(GError) err = NULL;
+    DriverEvent ev = { .id = DRIVER_EVENT_MIGRATION_ITERATION };
+
+    if (!rpc_message_decode_payload(
+            msg, (xdrproc_t)xdr_remote_domain_event_callback_migration_iteration_msg, &m, &err)) {
+        FLOG_WARN("'%s': dropping a migration-iteration event: %s", rc->uri, err->message);
+        return;
+    }
+    ev.iteration = m.iteration;
+    remote_event_deliver(rc, m.callbackID, &m.dom, &ev);
+    xdr_free((xdrproc_t)xdr_remote_domain_event_callback_migration_iteration_msg, &m);
+}
+
+/* DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, likewise. */
+static void remote_on_job_completed(RpcClient *client, const RpcMessage *msg, gpointer opaque)
+{
+    RemoteConn *rc = opaque;
+    remote_domain_event_callback_job_completed_msg m = { 0 };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(TypedParams) stats = NULL;
+    DriverEvent ev = { .id = DRIVER_EVENT_JOB_COMPLETED };
+
+    if (!rpc_message_decode_payload(
+            msg, (xdrproc_t)xdr_remote_domain_event_callback_job_completed_msg, &m, &err)) {
+        FLOG_WARN("'%s': dropping a job-completed event: %s", rc->uri, err->message);
+        return;
+    }
+    stats = rpc_params_from_wire(m.params.params_val, m.params.params_len,
+                                 REMOTE_DOMAIN_JOB_STATS_MAX, &err);
+    if (stats) {
+        ev.stats = stats;
+        remote_event_deliver(rc, m.callbackID, &m.dom, &ev);
+    } else {
+        FLOG_WARN("'%s': dropping a job-completed event: %s", rc->uri, err->message);
+    }
+    xdr_free((xdrproc_t)xdr_remote_domain_event_callback_job_completed_msg, &m);
+}
+
+/* The MESSAGE handlers, installed with the first registration. */
+static void remote_event_handlers_install(RemoteConn *rc)
+{
+    static const struct {
+        int proc;
+        RpcClientEventFunc func;
+    } handlers[] = {
+        { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, remote_on_lifecycle },
+        { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, remote_on_migration_iteration },
+        { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, remote_on_job_completed },
+    };
+
+    g_mutex_lock(&rc->lock);
+    if (!rc->event_handlers) {
+        for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++)
+            rpc_client_add_event_handler(rc->client, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION,
+                                         handlers[i].proc, handlers[i].func, rc, NULL);
+        rc->event_handlers = TRUE;
+    }
+    g_mutex_unlock(&rc->lock);
+}
+
+/* CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for tmpl's event id. */
+static int remote_event_register(RemoteConn *rc, const DriverDomain *dom,
+                                 const RemoteEventReg *tmpl, GError **error)
+{
     remote_connect_domain_event_callback_register_any_args args = { 0 };
     remote_connect_domain_event_callback_register_any_ret ret = { 0 };
     remote_nonnull_domain wdom;
     RemoteEventReg *reg;
 
+    if (!tmpl->lifecycle_cb && !tmpl->cb) {
+        ferry_fail(error, FERRY_ERR_INVALID_ARG, "event callback is NULL");
+        return -1;
+    }
     if (!rc->event_callback) {
         ferry_fail(error, FERRY_ERR_NO_SUPPORT,
                    "'%s': the server does not support event callbacks (feature 14)", rc->uri);
         return -1;
     }
-    g_mutex_lock(&rc->lock);
-    if (!rc->lifecycle_handler) {
-        rpc_client_add_event_handler(rc->client, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION,
-                                     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
-                                     remote_on_lifecycle, rc, NULL);
-        rc->lifecycle_handler = TRUE;
-    }
-    g_mutex_unlock(&rc->lock);
+    if (!driver_event_id_check(tmpl->event_id, error))
+        return -1;
+    remote_event_handlers_install(rc);
 
-    args.eventID = DRIVER_EVENT_LIFECYCLE;
+    args.eventID = tmpl->event_id;
     if (dom) {
         remote_dom_borrow(&wdom, dom);
         args.dom = &wdom;
@@ -226,15 +309,35 @@ static int remote_event_register_lifecycle(DriverConn *conn, const DriverDomain 
         g_mutex_unlock(&rc->lock);
         return -1;
     }
-    reg = g_new0(RemoteEventReg, 1);
+    reg = g_memdup2(tmpl, sizeof(*tmpl));
     reg->refs = 1;
     reg->callback_id = ret.callbackID;
-    reg->cb = cb;
-    reg->opaque = opaque;
-    reg->free_opaque = free_opaque;
     g_hash_table_replace(rc->events, GINT_TO_POINTER(ret.callbackID), reg);
     g_mutex_unlock(&rc->lock);
     return ret.callbackID;
+}
+
+static int remote_event_register_lifecycle(DriverConn *conn, const DriverDomain *dom,
+                                           DriverLifecycleCb cb, gpointer opaque,
+                                           GDestroyNotify free_opaque, GError **error)
+{
+    RemoteEventReg tmpl = { .event_id = DRIVER_EVENT_LIFECYCLE,
+                            .lifecycle_cb = cb,
+                            .opaque = opaque,
+                            .free_opaque = free_opaque };
+
+    return remote_event_register(remote_conn(conn), dom, &tmpl, error);
+}
+
+static int remote_event_register_any(DriverConn *conn, int event_id, const DriverDomain *dom,
+                                     DriverEventCb cb, gpointer opaque, GDestroyNotify free_opaque,
+                                     GError **error)
+{
+    RemoteEventReg tmpl = {
+        .event_id = event_id, .cb = cb, .opaque = opaque, .free_opaque = free_opaque
+    };
+
+    return remote_event_register(remote_conn(conn), dom, &tmpl, error);
 }
 
 static gboolean remote_event_deregister(DriverConn *conn, int callback_id, GError **error)
@@ -519,6 +622,7 @@ const DriverOps remote_driver_ops = {
     .migrate_confirm3 = remote_migrate_confirm3,
 
     .event_register_lifecycle = remote_event_register_lifecycle,
+    .event_register_any = remote_event_register_any,
     .event_deregister = remote_event_deregister,
 };
 

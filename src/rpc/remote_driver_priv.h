@@ -24,7 +24,7 @@ typedef struct {
 
     GMutex lock; /* guards what follows */
     GHashTable *events; /* server callbackID -> RemoteEventReg */
-    gboolean lifecycle_handler; /* the MESSAGE handler is installed */
+    gboolean event_handlers; /* the events' MESSAGE handlers are installed */
 } RemoteConn;
 
 static inline RemoteConn *remote_conn(DriverConn *conn)
