@@ -531,6 +531,8 @@ Daemon *daemon_new(const DaemonOptions *opts, GError **error)
     qcfg.migration_port_max = (int)d->cfg->migration_port_max;
     qcfg.migration_address = d->cfg->migration_address;
     qcfg.migration_host = d->cfg->migration_host;
+    qcfg.lock_manager = d->cfg->lock_manager;
+    qcfg.lease_dir = d->cfg->file_lockspace_dir;
     /* The v3 migration phases, before any client can ask for them. */
     migration_init();
     daemon_setup_p2p(d);

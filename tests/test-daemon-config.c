@@ -246,6 +246,14 @@ static void test_refused(void)
           "name" },
         { "migration host as a list", "migration_host = [ \"a\" ]",
           "ferryd.conf:1: 'migration_host' expects a string, got a list" },
+        { "unknown lock manager", "lock_manager = \"sanlock\"",
+          "ferryd.conf:1: 'lock_manager': \"sanlock\" is not a lock manager (\"nop\" or "
+          "\"lockd\")" },
+        { "relative lease directory", "file_lockspace_dir = \"leases\"",
+          "ferryd.conf:1: 'file_lockspace_dir': \"leases\" is not an absolute path" },
+        { "lockd without a lease directory", "\nlock_manager = \"lockd\"",
+          "ferryd.conf:2: 'lock_manager' is \"lockd\" but 'file_lockspace_dir' is unset; lockd "
+          "needs the lease directory that every host shares" },
         { "min workers > max", "min_workers = 30\nmax_workers = 10",
           "ferryd.conf:2: 'min_workers' (30) is greater than 'max_workers' (10)" },
         { "anonymous > max clients", "max_clients = 10",
@@ -431,6 +439,8 @@ static void test_accepted(void)
         { "migration address v6", "migration_address = \"fe80::1\"",
           "migration_address = \"fe80::1\"" },
         { "migration address unset", "migration_address = \"\"", "migration_address = \"\"" },
+        { "lockd", "lock_manager = \"lockd\"\nfile_lockspace_dir = \"/srv/leases\"",
+          "lock_manager = \"lockd\"\nfile_lockspace_dir = \"/srv/leases\"" },
         { "migration host name", "migration_host = \"hostb\"", "migration_host = \"hostb\"" },
         { "migration host address", "migration_host = \"127.0.0.1\"",
           "migration_host = \"127.0.0.1\"" },

@@ -167,6 +167,15 @@ static gboolean check_migration_address(const char *value, GError **error)
     return conf_fail(error, "%s is not an IPv4 or IPv6 address (such as \"0.0.0.0\" or \"::\")", q);
 }
 
+/* The lock managers of src/driver/lock_manager.h. */
+static gboolean check_lock_manager(const char *value, GError **error)
+{
+    if (g_str_equal(value, "nop") || g_str_equal(value, "lockd"))
+        return TRUE;
+    g_autofree char *q = conf_quote(value);
+    return conf_fail(error, "%s is not a lock manager (\"nop\" or \"lockd\")", q);
+}
+
 static gboolean check_group(const char *value, GError **error)
 {
     size_t len = strlen(value);
@@ -309,6 +318,10 @@ static const ConfKey conf_keys[] = {
       check_migration_address, NULL },
     { "migration_host", KEY_STRING, OFF(migration_host), 0, 0, KEY_EMPTY_UNSETS, check_listen_addr,
       NULL },
+    { "lock_manager", KEY_STRING, OFF(lock_manager), 0, 0, KEY_EMPTY_UNSETS, check_lock_manager,
+      NULL },
+    { "file_lockspace_dir", KEY_STRING, OFF(file_lockspace_dir), 0, 0, KEY_EMPTY_UNSETS,
+      check_absolute_path, NULL },
     { "max_clients", KEY_UINT, OFF(max_clients), 1, 1000000, 0, NULL, NULL },
     { "max_anonymous_clients", KEY_UINT, OFF(max_anonymous_clients), 1, 1000000, 0, NULL, NULL },
     { "min_workers", KEY_UINT, OFF(min_workers), 1, 1000, 0, NULL, NULL },
@@ -1105,6 +1118,10 @@ static gboolean load_cross_check(const LoadContext *ctx, const DaemonConfig *cfg
                           "'tcp_port' and 'tls_port' are both %u; the TCP and TLS "
                           "listeners need different ports",
                           cfg->tcp_port);
+    if (g_strcmp0(cfg->lock_manager, "lockd") == 0 && !cfg->file_lockspace_dir)
+        return cross_fail(ctx, "lock_manager", "file_lockspace_dir", error,
+                          "'lock_manager' is \"lockd\" but 'file_lockspace_dir' is unset; lockd "
+                          "needs the lease directory that every host shares");
     return TRUE;
 }
 

@@ -131,6 +131,12 @@ struct _DaemonConfig {
     char *migration_address;
     char *migration_host;
 
+    /* Disk leases (qemu.conf's lock_manager, lockd.conf's
+     * file_lockspace_dir): "nop" or "lockd" (NULL: nop), and the lease
+     * directory that every host shares (absolute; lockd needs it). */
+    char *lock_manager;
+    char *file_lockspace_dir;
+
     /* Limits. */
     guint max_clients; /* default 5000 */
     guint max_anonymous_clients; /* default 20: not yet authenticated */

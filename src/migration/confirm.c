@@ -9,6 +9,15 @@
  * Cancelled: the migration in QEMU is cancelled, the leases are taken
  * again and the guest resumes if it ran before and the user did not pause
  * it meanwhile; after post-copy began nothing is undone (postcopy.c).
+ *
+ * Success is checked where the disk leases allow it: a destination that
+ * runs the guest took them in Finish3 before its CPUs started.  When they
+ * are free, it does not run the guest (a client that cancelled Finish3, or
+ * raced it): ending QEMU here would leave no copy at all.  So Confirm3
+ * takes them back (which also keeps a late Finish3 from starting the guest
+ * there), fails, and unwinds as a cancelled one.  Not after post-copy began
+ * (nothing is undone then), and not for a migration that leaves the guest
+ * paused on the destination (it holds no leases there until resumed).
  */
 #include <config.h>
 
@@ -17,10 +26,59 @@
 #define FERRY_ERROR_DOMAIN FERRY_FROM_MIGRATION
 #define FERRY_LOG_MODULE "migration.confirm"
 
+#include "driver/lock_manager.h"
 #include "driver/qemu_process.h"
 #include "migration/migration_priv.h"
 #include "util/error.h"
 #include "util/log.h"
+
+/* FALSE (error set) when the leases were free, so the destination does not
+ * run the guest: they are held here again then (obj locked, the job
+ * owned).  TRUE when someone else holds them, or when nothing tells. */
+static gboolean confirm_check_leases(DomainObj *obj, unsigned int flags, GError **error)
+{
+    LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
+    g_auto(GStrv) leases = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!lock || (flags & MIGRATION_PAUSED) || migration_postcopy_begun(obj))
+        return TRUE;
+    leases = lock_manager_inquire(lock);
+    if (!leases[0])
+        return TRUE;
+    if (!lock_manager_acquire(lock, NULL, NULL, &err)) {
+        /* denied: held elsewhere, by the destination's guest */
+        if (!ferry_error_is(err, FERRY_ERR_OPERATION_DENIED))
+            FLOG_WARN("domain '%s': confirm: cannot check the leases: %s", domain_obj_name(obj),
+                      err->message);
+        return TRUE;
+    }
+    ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
+               "domain '%s': confirm: the destination does not hold the disk leases (lease '%s' "
+               "was free), so the guest does not run there; it stays here",
+               domain_obj_name(obj), leases[0]);
+    return FALSE;
+}
+
+/* Undoes the migration: the guest resumes here when it ran (obj locked,
+ * the job owned; the job ends with status). */
+static gboolean confirm_cancelled(QemuDriver *drv, DomainObj *obj, DomainJobStatus status,
+                                  GError **error)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_CONFIRM3_CANCELLED, &err))
+        FLOG_WARN("%s", err->message);
+    g_clear_error(&err);
+    migration_src_rollback(drv, obj, &err);
+    domain_job_end_async(obj, status);
+    migration_save_status(drv, obj);
+    if (err) {
+        g_propagate_error(error, g_steal_pointer(&err));
+        return FALSE;
+    }
+    return TRUE;
+}
 
 static gboolean confirm_success(QemuDriver *drv, DomainObj *obj, GBytes *cookie_in,
                                 unsigned int flags, GError **error)
@@ -59,6 +117,7 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
                                gboolean cancelled, GError **error)
 {
     g_autoptr(DomainObjLocked) obj = NULL;
+    g_autoptr(GError) first = NULL;
     const char *name;
     gboolean ok = TRUE;
 
@@ -80,20 +139,15 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
         return FALSE;
     migration_owner_remove(drv, obj->def->uuid);
 
-    if (cancelled) {
-        g_autoptr(GError) err = NULL;
+    if (cancelled)
+        return confirm_cancelled(drv, obj, DOMAIN_JOB_STATUS_CANCELED, error);
+    if (!confirm_check_leases(obj, flags, &first)) {
+        g_autoptr(GError) later = NULL;
 
-        if (!migration_set_phase(drv, obj, DOMAIN_MIGRATION_PHASE_CONFIRM3_CANCELLED, &err))
-            FLOG_WARN("%s", err->message);
-        g_clear_error(&err);
-        migration_src_rollback(drv, obj, &err);
-        domain_job_end_async(obj, DOMAIN_JOB_STATUS_CANCELED);
-        migration_save_status(drv, obj);
-        if (err) {
-            g_propagate_error(error, g_steal_pointer(&err));
-            return FALSE;
-        }
-        return TRUE;
+        if (!confirm_cancelled(drv, obj, DOMAIN_JOB_STATUS_FAILED, &later))
+            FLOG_WARN("%s", later->message);
+        g_propagate_error(error, g_steal_pointer(&first));
+        return FALSE;
     }
     ok = confirm_success(drv, obj, cookie_in, flags, error);
     if (!ok) {

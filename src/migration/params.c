@@ -65,6 +65,12 @@ static const MigrationCapMap migration_caps[] = {
     /* the source stops before the switchover: ferry releases the leases
      * there, then lets QEMU continue */
     { "pause-before-switchover", MIGRATION_SIDE_SRC, MIGRATION_CAP_ALWAYS, 0, NULL },
+    /* the incoming QEMU opens the disks for writing (QEMU's own image
+     * locks) at cont only, which Finish3 sends after taking the leases;
+     * else it does so once the data arrived, and a source that resumes
+     * instead (a Confirm3 cancelled while Finish3 fails) finds its disks
+     * locked by a QEMU that is about to be killed */
+    { "late-block-activate", MIGRATION_SIDE_DST, MIGRATION_CAP_ALWAYS, 0, NULL },
     /* MIGRATION events: a phase waiting for QEMU's status wakes at once */
     { "events", MIGRATION_SIDE_BOTH, MIGRATION_CAP_ALWAYS, 0, NULL },
     { "dirty-bitmaps", MIGRATION_SIDE_BOTH, MIGRATION_CAP_NEVER, 0, NULL },
