@@ -68,7 +68,10 @@ gboolean remote_dom_from_wire(DriverDomain *dom, const remote_nonnull_domain *w,
  * cached per connection: a daemon's features do not change while a
  * connection lasts, and the v3 sequence asks several of them on every
  * migration.  Only features 0..63 are cached (virDrvFeature numbers are
- * small); the others are asked each time. */
+ * small); the others are asked each time.  Once the connection is closed
+ * the call goes out anyway and fails as every call does then: a caller may
+ * use a probe to see whether the daemon is still there (the peer-to-peer
+ * watchdog does). */
 static gboolean remote_feature(RemoteConn *rc, int feature, gboolean *supported, GError **error)
 {
     remote_connect_supports_feature_args args = { .feature = feature };
@@ -82,7 +85,7 @@ static gboolean remote_feature(RemoteConn *rc, int feature, gboolean *supported,
     if (known)
         *supported = (rc->features_supported & bit) != 0;
     g_mutex_unlock(&rc->lock);
-    if (known)
+    if (known && rpc_client_is_open(rc->client))
         return TRUE;
 
     if (!remote_call(rc, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, &args, &ret, error))
