@@ -42,6 +42,8 @@ typedef enum {
     STEP_OVERSIZE,
     STEP_CLOSE,
     STEP_STALL,
+    STEP_BURST_BEGIN,
+    STEP_BURST_END,
 } StepKind;
 
 typedef struct {
@@ -84,6 +86,7 @@ struct _QmpMock {
     gint64 rbuf_start; /* stream offset of rbuf->str[0] */
     GQueue fd_chunks; /* FdChunk *, not yet given to a command */
     GQueue hung; /* char * ids */
+    GString *burst; /* between BURST_BEGIN and BURST_END: what to send */
 
     GMutex lock;
     /* under lock */
@@ -192,6 +195,8 @@ void qmp_mock_free(QmpMock *mock)
     g_free(mock->greeting);
     g_ptr_array_unref(mock->steps);
     g_string_free(mock->rbuf, TRUE);
+    if (mock->burst)
+        g_string_free(mock->burst, TRUE);
     g_queue_clear_full(&mock->fd_chunks, fd_chunk_free);
     g_queue_clear_full(&mock->hung, g_free);
     for (guint i = 0; i < mock->fds->len; i++)
@@ -281,6 +286,16 @@ void qmp_mock_stall(QmpMock *mock)
     mock_add(mock, STEP_STALL, NULL, NULL, NULL);
 }
 
+void qmp_mock_burst_begin(QmpMock *mock)
+{
+    mock_add(mock, STEP_BURST_BEGIN, NULL, NULL, NULL);
+}
+
+void qmp_mock_burst_end(QmpMock *mock)
+{
+    mock_add(mock, STEP_BURST_END, NULL, NULL, NULL);
+}
+
 void qmp_mock_release(QmpMock *mock)
 {
     guint64 one = 1;
@@ -315,6 +330,10 @@ static gboolean mock_send(QmpMock *mock, const char *buf, gsize len)
 {
     gsize off = 0;
 
+    if (mock->burst) {
+        g_string_append_len(mock->burst, buf, (gssize)len);
+        return mock->conn >= 0;
+    }
     while (off < len) {
         ssize_t n;
 
@@ -586,6 +605,20 @@ static void mock_run_step(QmpMock *mock, const Step *step)
         /* Reads nothing until released (or stopped). */
         if (mock_poll(mock, mock->release_fd, POLLIN))
             g_assert_cmpint(read(mock->release_fd, &count, sizeof(count)), ==, sizeof(count));
+        return;
+    }
+
+    case STEP_BURST_BEGIN:
+        if (!mock->burst)
+            mock->burst = g_string_new(NULL);
+        return;
+
+    case STEP_BURST_END: {
+        g_autoptr(GString) burst = g_steal_pointer(&mock->burst);
+
+        /* one send: the client finds it all in one read */
+        if (burst)
+            mock_send(mock, burst->str, burst->len);
         return;
     }
     }

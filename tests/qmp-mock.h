@@ -71,6 +71,10 @@ void qmp_mock_close(QmpMock *mock);
 /* Reads nothing (the client's writes back up) until qmp_mock_release(). */
 void qmp_mock_stall(QmpMock *mock);
 void qmp_mock_release(QmpMock *mock);
+/* What the steps between these two send goes out in one send() at the
+ * end: several replies and events that the client finds in one read. */
+void qmp_mock_burst_begin(QmpMock *mock);
+void qmp_mock_burst_end(QmpMock *mock);
 
 /* Starts serving.  For QMP_MOCK_UNIX the socket listens before this
  * returns. */

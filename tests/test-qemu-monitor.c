@@ -463,6 +463,48 @@ static void test_events(Fixture *fx, gconstpointer data)
     assert_mock_done(fx);
 }
 
+/* Events and a reply that arrive in one read are all handled, in order:
+ * the monitor reads in chunks and parses every message a chunk holds. */
+static void test_burst(Fixture *fx, gconstpointer data)
+{
+    static const char *const want[] = {
+        "STOP {}",
+        "MIGRATION {\"status\":\"completed\"}",
+        "RESUME {}",
+    };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(json_object) ret = NULL;
+    g_autofree char *status = NULL;
+    gboolean running = FALSE;
+
+    expect_capabilities(fx);
+    qmp_mock_expect_hang(fx->mock, "query-status", NULL);
+    qmp_mock_burst_begin(fx->mock);
+    qmp_mock_event(fx->mock, "STOP", NULL);
+    qmp_mock_event(fx->mock, "MIGRATION", "{\"status\": \"completed\"}");
+    qmp_mock_reply_hung(fx->mock, "{\"running\": true, \"status\": \"running\"}");
+    qmp_mock_event(fx->mock, "RESUME", NULL);
+    qmp_mock_burst_end(fx->mock);
+    /* and the next reply comes alone: nothing of the burst is left over */
+    qmp_mock_expect_return(fx->mock, "query-name", NULL, "{\"name\": \"vm1\"}");
+    open_monitor(fx);
+
+    g_assert_true(qmp_query_status(fx->mon, &running, &status, &err));
+    g_assert_no_error(err);
+    g_assert_true(running);
+    g_assert_cmpstr(status, ==, "running");
+    rec_wait_events(&fx->rec, G_N_ELEMENTS(want));
+    g_mutex_lock(&fx->rec.lock);
+    g_assert_cmpuint(fx->rec.events->len, ==, G_N_ELEMENTS(want));
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++)
+        g_assert_cmpstr(fx->rec.events->pdata[i], ==, want[i]);
+    g_mutex_unlock(&fx->rec.lock);
+    ret = qmp_call(fx->mon, "query-name", NULL, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(ret);
+    assert_mock_done(fx);
+}
+
 static void nothing(gpointer data)
 {
 }
@@ -1190,6 +1232,7 @@ int main(int argc, char **argv)
     ADD("reply-without-id", test_reply_without_id);
     ADD("event-between", test_event_between);
     ADD("events", test_events);
+    ADD("burst", test_burst);
     ADD("close-in-callback", test_close_in_callback);
     ADD("close-during-events", test_close_during_events);
     ADD("garbage", test_garbage);

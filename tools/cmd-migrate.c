@@ -12,11 +12,12 @@
  * over its connections to both hosts; with --p2p,
  * ferry_domain_migrate_to_uri3: the source's daemon drives them and this
  * client connects to the source only) runs on a thread of its own, and this
- * thread watches it every 50 ms: it draws the progress bar (--verbose),
- * carries out --timeout (suspend the guest, or switch to post-copy) and
- * --postcopy-after-precopy (the source's MIGRATION_ITERATION event wakes
- * it; it switches once the first memory pass has ended) and turns Ctrl-C
- * into ferry_domain_abort_job.  The summary line after the bar
+ * thread watches it every 50 ms: it draws the progress bar (--verbose; the
+ * job's statistics are asked for then only), carries out --timeout (suspend
+ * the guest, or switch to post-copy) and --postcopy-after-precopy (the
+ * source's MIGRATION_ITERATION event wakes it; it switches once the first
+ * memory pass has ended) and turns Ctrl-C into ferry_domain_abort_job.
+ * The summary line after the bar
  * is ferry's own.
  */
 #include <config.h>
@@ -424,7 +425,8 @@ static void watch_timeout(FerryDomain *dom, const MigrateRequest *req, MigrateWa
     fflush(stderr);
 }
 
-/* Waits for the migration thread, doing the watcher's work every 50 ms. */
+/* Waits for the migration thread, doing the watcher's work every 50 ms
+ * (Ctrl-C, --timeout, and with --verbose the job's progress). */
 static void migrate_watch(MigrateRun *run, MigrateWatch *watch)
 {
     const MigrateRequest *req = run->req;
@@ -457,7 +459,11 @@ static void migrate_watch(MigrateRun *run, MigrateWatch *watch)
             deadline = 0;
             watch_timeout(run->dom, req, watch);
         }
-        watch_poll(run->dom, req, watch);
+        /* the job's statistics feed the bar and the summary only: without
+         * --verbose nobody reads them, and each look is a round trip to the
+         * source's daemon that competes with the migration's own calls */
+        if (req->verbose)
+            watch_poll(run->dom, req, watch);
     }
 }
 

@@ -8,9 +8,11 @@
  *   - everything in the "under lock" part of the struct: any thread,
  *     holding mon->lock.  "closed" is written only on the I/O thread, so
  *     the I/O thread may read it without the lock.
- * A worker issuing a command queues its bytes and a QmpPending, asks the
- * I/O thread to write, and waits on the pending's GCond.  The I/O thread
- * fills the pending from the reply and signals it.
+ * A worker issuing a command queues a QmpPending, writes the command's
+ * bytes itself when nothing else is queued (else, and for what the socket
+ * does not take at once, it queues them and asks the I/O thread to write),
+ * and waits on the pending's GCond.  The I/O thread fills the pending from
+ * the reply and signals it.
  */
 #include <config.h>
 
@@ -290,6 +292,29 @@ static int monitor_flush_locked(QemuMonitor *mon, GError **error)
         }
     }
     return 0;
+}
+
+/* Under lock, on the thread issuing a command: when nothing is queued
+ * (so the I/O thread is writing nothing), writes what the socket takes of
+ * out at once, which saves waking the I/O thread and switching to it for
+ * every command.  Without blocking; what is left, and any error, is the
+ * I/O thread's (monitor_flush), as before.  Commands passing fds go
+ * through the I/O thread.  The fd is open: the monitor is marked closed
+ * under the lock before its fd is closed. */
+static void monitor_write_direct_locked(QemuMonitor *mon, QmpOut *out)
+{
+    if (mon->closed || out->nfds > 0 || !g_queue_is_empty(&mon->out) || !iothread_is_running())
+        return;
+    while (out->off < out->len) {
+        ssize_t n =
+            send(mon->fd, out->buf + out->off, out->len - out->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        out->off += (gsize)n;
+    }
 }
 
 /* On the I/O thread. */
@@ -970,12 +995,21 @@ json_object *qmp_call_full(QemuMonitor *mon, const char *execute, json_object *a
         qmp_out_free(out);
         return NULL;
     }
-    out->pending = p;
-    p->out = out;
-    g_queue_push_tail(&mon->out, out);
     g_queue_push_tail(&mon->pending, p);
-    schedule = !mon->flush_scheduled;
-    mon->flush_scheduled = TRUE;
+    monitor_write_direct_locked(mon, out);
+    if (out->off == out->len) {
+        qmp_out_free(out);
+        schedule = FALSE;
+    } else {
+        if (out->off == 0) {
+            /* withdrawable while none of it went out */
+            out->pending = p;
+            p->out = out;
+        }
+        g_queue_push_tail(&mon->out, out);
+        schedule = !mon->flush_scheduled;
+        mon->flush_scheduled = TRUE;
+    }
     g_mutex_unlock(&mon->lock);
 
     if (schedule &&

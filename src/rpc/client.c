@@ -71,6 +71,7 @@ struct _RpcClient {
     RpcKeepalive *ka; /* I/O thread */
     gboolean closed;
     gboolean local_close;
+    gboolean free_close; /* rpc_client_free closes: it runs the close callback */
     RpcClientCloseReason reason;
     GError *close_error;
     RpcClientCloseFunc close_cb;
@@ -322,7 +323,7 @@ static void client_on_closed(NetSocket *sock, const GError *err, gpointer opaque
     g_hash_table_remove_all(client->calls);
     streams = client->streams;
     client->streams = g_hash_table_new(NULL, NULL);
-    if (client->event_pool) {
+    if (client->event_pool && !client->free_close) {
         ClientTask *task = g_new0(ClientTask, 1);
 
         task->kind = TASK_CLOSE;
@@ -428,16 +429,30 @@ void rpc_client_close(RpcClient *client)
 void rpc_client_free(RpcClient *client)
 {
     GThreadPool *pool;
+    gboolean run_close;
 
     if (!client)
         return;
+    /* Closing it here, we run the close callback here too, after the events
+     * still queued: no event thread has to be started (and waited for) at
+     * the end of every connection just for that. */
+    g_mutex_lock(&client->lock);
+    run_close = !client->closed && !iothread_is_current();
+    client->free_close = run_close;
+    g_mutex_unlock(&client->lock);
     rpc_client_close(client);
-    /* Runs the events and the close callback still queued. */
+    /* Runs the events (and the close callback) still queued. */
     g_mutex_lock(&client->lock);
     pool = g_steal_pointer(&client->event_pool);
     g_mutex_unlock(&client->lock);
     if (pool)
         g_thread_pool_free(pool, FALSE, TRUE);
+    if (run_close) {
+        ClientTask *task = g_new0(ClientTask, 1);
+
+        task->kind = TASK_CLOSE;
+        client_run_task(task, client);
+    }
     /* The I/O thread may drop the socket's reference after we return, so
      * the last reference can go there: stop our use of the thread here. */
     if (client->iothread && !iothread_is_current()) {

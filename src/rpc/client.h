@@ -17,7 +17,9 @@
  * client.  The socket lives on the I/O thread.  Event callbacks and the
  * close callback run on the client's own event thread, one at a time and
  * in arrival order; they may call rpc_client_call() on the same client
- * but must not free it.
+ * but must not free it.  (When rpc_client_free() is what closes the
+ * connection, the close callback runs on the thread calling it, after the
+ * events still queued.)
  *
  * Errors.  An error reply becomes a GError with the domain, code and
  * message the server sent (rpc_error_to_gerror).  A lost connection fails
@@ -88,7 +90,8 @@ typedef void (*RpcClientEventFunc)(RpcClient *client, const RpcMessage *msg, gpo
 void rpc_client_add_event_handler(RpcClient *client, guint32 prog, guint32 vers, int proc,
                                   RpcClientEventFunc func, gpointer opaque, GDestroyNotify destroy);
 
-/* Runs once on the event thread when the connection closes. */
+/* Runs once on the event thread when the connection closes (on the thread
+ * calling rpc_client_free() when that closes it). */
 typedef void (*RpcClientCloseFunc)(RpcClient *client, RpcClientCloseReason reason,
                                    const GError *err, gpointer opaque);
 void rpc_client_set_close_callback(RpcClient *client, RpcClientCloseFunc func, gpointer opaque,

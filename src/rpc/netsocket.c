@@ -411,6 +411,33 @@ void netsocket_close_after_flush(NetSocket *sock, const GError *reason)
 
 /* ---------------------------------------------------------------- sending */
 
+/* With sock->lock held, on any thread: when nothing is queued (so the I/O
+ * thread is writing nothing either: it pops a message only once all of it
+ * went out), writes what the socket takes of out right away.  A call or a
+ * reply then needs no wake-up of the I/O thread and no switch to it; what
+ * does not fit stays in out (offset) for the I/O thread.  Plain sockets
+ * only (a TLS session belongs to the I/O thread), no fds (they follow the
+ * bytes, fdpass_send_fd on the I/O thread), and errors are left to the I/O
+ * thread to find and report: it closes the socket as usual.  The fd stays
+ * open meanwhile: netsocket_do_close marks the socket closed under the
+ * lock before it closes the fd. */
+static void netsocket_send_direct_locked(NetSocket *sock, NetOut *out)
+{
+    if (!sock->attached || sock->uses_tls || sock->closed || sock->closing || out->msg->nfds > 0 ||
+        !g_queue_is_empty(&sock->out))
+        return;
+    while (out->offset < out->msg->length) {
+        ssize_t n = send(sock->fd, out->msg->buffer + out->offset, out->msg->length - out->offset,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        out->offset += (size_t)n;
+    }
+}
+
 gboolean netsocket_send(NetSocket *sock, RpcMessage *msg, GError **error)
 {
     g_autoptr(RpcMessage) owned = msg;
@@ -435,6 +462,12 @@ gboolean netsocket_send(NetSocket *sock, RpcMessage *msg, GError **error)
     }
     out = g_new0(NetOut, 1);
     out->msg = g_steal_pointer(&owned);
+    netsocket_send_direct_locked(sock, out);
+    if (out->offset == out->msg->length) {
+        g_mutex_unlock(&sock->lock);
+        net_out_free(out);
+        return TRUE;
+    }
     sock->queued += out->msg->length;
     g_queue_push_tail(&sock->out, out);
     netsocket_wake_locked(sock);

@@ -64,15 +64,38 @@ gboolean remote_dom_from_wire(DriverDomain *dom, const remote_nonnull_domain *w,
     return TRUE;
 }
 
-/* A feature probe; FALSE only when the call failed. */
+/* A feature probe; FALSE only when the call failed.  The answers are
+ * cached per connection: a daemon's features do not change while a
+ * connection lasts, and the v3 sequence asks several of them on every
+ * migration.  Only features 0..63 are cached (virDrvFeature numbers are
+ * small); the others are asked each time.  Once the connection is closed
+ * the call goes out anyway and fails as every call does then: a caller may
+ * use a probe to see whether the daemon is still there (the peer-to-peer
+ * watchdog does). */
 static gboolean remote_feature(RemoteConn *rc, int feature, gboolean *supported, GError **error)
 {
     remote_connect_supports_feature_args args = { .feature = feature };
     remote_connect_supports_feature_ret ret = { 0 };
+    gboolean cacheable = feature >= 0 && feature < REMOTE_FEATURE_CACHE_MAX;
+    guint64 bit = cacheable ? G_GUINT64_CONSTANT(1) << feature : 0;
+    gboolean known;
+
+    g_mutex_lock(&rc->lock);
+    known = (rc->features_known & bit) != 0;
+    if (known)
+        *supported = (rc->features_supported & bit) != 0;
+    g_mutex_unlock(&rc->lock);
+    if (known && rpc_client_is_open(rc->client))
+        return TRUE;
 
     if (!remote_call(rc, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, &args, &ret, error))
         return FALSE;
     *supported = ret.supported != 0;
+    g_mutex_lock(&rc->lock);
+    rc->features_known |= bit;
+    if (*supported)
+        rc->features_supported |= bit;
+    g_mutex_unlock(&rc->lock);
     return TRUE;
 }
 
@@ -282,12 +305,16 @@ static int remote_event_register(RemoteConn *rc, const DriverDomain *dom,
     remote_connect_domain_event_callback_register_any_ret ret = { 0 };
     remote_nonnull_domain wdom;
     RemoteEventReg *reg;
+    gboolean event_callback = FALSE;
 
     if (!tmpl->lifecycle_cb && !tmpl->cb) {
         ferry_fail(error, FERRY_ERR_INVALID_ARG, "event callback is NULL");
         return -1;
     }
-    if (!rc->event_callback) {
+    /* asked the first time only (remote_feature caches it) */
+    if (!remote_feature(rc, DRIVER_FEATURE_REMOTE_EVENT_CALLBACK, &event_callback, error))
+        return -1;
+    if (!event_callback) {
         ferry_fail(error, FERRY_ERR_NO_SUPPORT,
                    "'%s': the server does not support event callbacks (feature 14)", rc->uri);
         return -1;
@@ -376,13 +403,6 @@ static void remote_on_close(RpcClient *client, RpcClientCloseReason reason, cons
         FLOG_INFO("'%s': %s", rc->uri, err ? err->message : "connection closed");
 }
 
-static void remote_on_connection_closed(RpcClient *client, const RpcMessage *msg, gpointer opaque)
-{
-    RemoteConn *rc = opaque;
-
-    FLOG_INFO("'%s': the server is closing the connection", rc->uri);
-}
-
 /* AUTH_LIST: "none" (or nothing, or an old server) is all ferry does. */
 static gboolean remote_authenticate(RemoteConn *rc, GError **error)
 {
@@ -421,7 +441,6 @@ static gboolean remote_handshake(RemoteConn *rc, const DriverUri *uri, unsigned 
     g_autofree char *name = g_strdup(REMOTE_OPEN_NAME);
     remote_connect_open_args open_args = { .name = &name, .flags = flags };
     gboolean keepalive = FALSE;
-    gboolean close_cb = FALSE;
 
     if (!remote_authenticate(rc, error))
         return FALSE;
@@ -436,24 +455,12 @@ static gboolean remote_handshake(RemoteConn *rc, const DriverUri *uri, unsigned 
         if (!rpc_client_start_keepalive(rc->client, interval, count, error))
             return FALSE;
     }
-    if (!remote_call(rc, REMOTE_PROC_CONNECT_OPEN, &open_args, NULL, error))
-        return FALSE;
-    if (!remote_feature(rc, DRIVER_FEATURE_REMOTE_EVENT_CALLBACK, &rc->event_callback, error) ||
-        !remote_feature(rc, DRIVER_FEATURE_REMOTE_CLOSE_CALLBACK, &close_cb, error))
-        return FALSE;
-    if (close_cb) {
-        g_autoptr(GError) err = NULL;
-
-        rpc_client_add_event_handler(rc->client, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION,
-                                     REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED,
-                                     remote_on_connection_closed, rc, NULL);
-        /* libvirt carries on without it, and so do we. */
-        if (remote_call(rc, REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, NULL, NULL, &err))
-            rc->close_callback = TRUE;
-        else
-            FLOG_DEBUG("'%s': no close callback: %s", rc->uri, err->message);
-    }
-    return TRUE;
+    /* Nothing more: the event callback feature is asked when a callback
+     * is registered, and the close callback (CONNECT_EVENT_CONNECTION_CLOSED
+     * would only tell what the socket's end tells too) is not registered,
+     * which saves four round trips per connection (wire.md section 3 lists
+     * what libvirt's client does). */
+    return remote_call(rc, REMOTE_PROC_CONNECT_OPEN, &open_args, NULL, error);
 }
 
 static void remote_conn_free(RemoteConn *rc)
@@ -504,11 +511,6 @@ static void remote_close(DriverConn *conn)
     if (rc->client && rpc_client_is_open(rc->client)) {
         g_autoptr(GError) err = NULL;
 
-        if (rc->close_callback &&
-            !remote_call(rc, REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, NULL, NULL, &err)) {
-            FLOG_DEBUG("'%s': %s", rc->uri, err->message);
-            g_clear_error(&err);
-        }
         if (!remote_call(rc, REMOTE_PROC_CONNECT_CLOSE, NULL, NULL, &err))
             FLOG_DEBUG("'%s': %s", rc->uri, err->message);
     }

@@ -27,14 +27,16 @@
  * none, and a server that requires one (ferryd always does) refuses it.
  * The server's certificate must match the URI's host unless ?no_verify=1.
  *
- * Opening does what libvirt's remote driver does (wire.md section 3):
- * AUTH_LIST (only "none" is supported: a server that asks for SASL or
- * polkit is refused), SUPPORTS_FEATURE(PROGRAM_KEEPALIVE), then the
- * keepalive (?keepalive_interval=SECS, 0 for none, default 5;
- * ?keepalive_count=N, default 6), CONNECT_OPEN with "qemu:///system",
- * SUPPORTS_FEATURE(REMOTE_EVENT_CALLBACK) and (REMOTE_CLOSE_CALLBACK), and
- * CONNECT_REGISTER_CLOSE_CALLBACK when the server has it.  Closing sends
- * CONNECT_UNREGISTER_CLOSE_CALLBACK and CONNECT_CLOSE, then drops the
+ * Opening does the part of what libvirt's remote driver does (wire.md
+ * section 3) that ferry needs, in three round trips: AUTH_LIST (only
+ * "none" is supported: a server that asks for SASL or polkit is refused),
+ * SUPPORTS_FEATURE(PROGRAM_KEEPALIVE), then the keepalive
+ * (?keepalive_interval=SECS, 0 for none, default 5; ?keepalive_count=N,
+ * default 6), and CONNECT_OPEN with "qemu:///system".  Unlike libvirt it
+ * asks SUPPORTS_FEATURE(REMOTE_EVENT_CALLBACK) only when an event callback
+ * is registered, and registers no close callback (the socket's end tells
+ * the same).  Feature answers are cached per connection: each feature is
+ * asked at most once.  Closing sends CONNECT_CLOSE, then drops the
  * connection.  Once the connection is lost (the server went away, the
  * keepalive gave up), every call fails with FERRY_ERR_NO_CONNECT
  * "connection to PEER closed: REASON".

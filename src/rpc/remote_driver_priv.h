@@ -19,13 +19,16 @@ typedef struct {
     DriverConn parent; /* first: a DriverConn * is a RemoteConn * */
     RpcClient *client;
     char *uri; /* as the caller gave it (DriverConn's is gone at close) */
-    gboolean close_callback; /* CONNECT_REGISTER_CLOSE_CALLBACK succeeded */
-    gboolean event_callback; /* the server has feature 14 */
 
     GMutex lock; /* guards what follows */
+    guint64 features_known; /* bit N: feature N was asked (remote_feature) */
+    guint64 features_supported; /* bit N: and the answer was yes */
     GHashTable *events; /* server callbackID -> RemoteEventReg */
     gboolean event_handlers; /* the events' MESSAGE handlers are installed */
 } RemoteConn;
+
+/* Features below this number have their answers cached per connection. */
+#define REMOTE_FEATURE_CACHE_MAX 64
 
 static inline RemoteConn *remote_conn(DriverConn *conn)
 {
