@@ -171,6 +171,10 @@ static void test_refused(void)
           "ferryd.conf:1: unknown key 'listen_tcpp' (did you mean 'listen_tcp'?)" },
         { "unknown key, nothing near", "\n\nfrobnicate = 1",
           "ferryd.conf:3: unknown key 'frobnicate'" },
+        { "spice_tls not a bool", "spice_tls = 2",
+          "ferryd.conf:1: 'spice_tls' expects 0 or 1, got 2" },
+        { "spice_tls_x509_cert_dir a list", "spice_tls_x509_cert_dir = [ \"/a\" ]",
+          "ferryd.conf:1: 'spice_tls_x509_cert_dir' expects a string, got a list" },
         { "string for int", "max_clients = \"5000\"",
           "ferryd.conf:1: 'max_clients' expects an integer, got a string" },
         { "string for bool", "listen_tcp = \"1\"",
@@ -639,7 +643,7 @@ static void test_example_uncommented(void)
 {
     g_autofree char *text = read_text(example_path);
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    g_autoptr(GRegex) re = g_regex_new("^#([a-z_]+) = ", 0, 0, NULL);
+    g_autoptr(GRegex) re = g_regex_new("^#([a-z0-9_]+) = ", 0, 0, NULL);
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GString) out = g_string_new(NULL);
 
@@ -753,6 +757,12 @@ static void test_paths(void)
     g_autofree char *crl2 = daemon_config_tls_file(cfg, DAEMON_TLS_CRL);
     g_assert_cmpstr(ca2, ==, "/srv/ca.pem");
     g_assert_cmpstr(crl2, ==, "/srv/crl.pem");
+
+    g_autofree char *spice1 = daemon_config_spice_tls_dir(cfg);
+    g_assert_cmpstr(spice1, ==, "/tmp/r/etc/ferry/pki/spice");
+    cfg->spice_tls_x509_cert_dir = g_strdup("/srv/spice");
+    g_autofree char *spice2 = daemon_config_spice_tls_dir(cfg);
+    g_assert_cmpstr(spice2, ==, "/srv/spice");
 }
 
 typedef struct {

@@ -322,6 +322,9 @@ static const ConfKey conf_keys[] = {
       NULL },
     { "file_lockspace_dir", KEY_STRING, OFF(file_lockspace_dir), 0, 0, KEY_EMPTY_UNSETS,
       check_absolute_path, NULL },
+    { "spice_tls", KEY_BOOL, OFF(spice_tls), 0, 1, 0, NULL, NULL },
+    { "spice_tls_x509_cert_dir", KEY_STRING, OFF(spice_tls_x509_cert_dir), 0, 0, KEY_EMPTY_UNSETS,
+      check_absolute_path, NULL },
     { "max_clients", KEY_UINT, OFF(max_clients), 1, 1000000, 0, NULL, NULL },
     { "max_anonymous_clients", KEY_UINT, OFF(max_anonymous_clients), 1, 1000000, 0, NULL, NULL },
     { "min_workers", KEY_UINT, OFF(min_workers), 1, 1000, 0, NULL, NULL },
@@ -1357,6 +1360,14 @@ char *daemon_config_tls_file(const DaemonConfig *cfg, DaemonTlsFile which)
         return NULL;
     g_autofree char *dir = daemon_config_dir(cfg, DAEMON_DIR_CONFIG);
     return g_build_filename(dir, daemon_tls_defaults[which], NULL);
+}
+
+char *daemon_config_spice_tls_dir(const DaemonConfig *cfg)
+{
+    if (cfg->spice_tls_x509_cert_dir)
+        return g_strdup(cfg->spice_tls_x509_cert_dir);
+    g_autofree char *dir = daemon_config_dir(cfg, DAEMON_DIR_CONFIG);
+    return g_build_filename(dir, DAEMON_CONFIG_SPICE_TLS_DIR, NULL);
 }
 
 gboolean daemon_config_dn_allowed(const DaemonConfig *cfg, const char *dn)

@@ -65,6 +65,8 @@
 #define DAEMON_CONFIG_DEFAULT_TLS_PORT 16514
 #define DAEMON_CONFIG_DEFAULT_TLS_PRIORITY "NORMAL"
 #define DAEMON_CONFIG_UNIX_SOCK_NAME "ferryd-sock"
+/* spice_tls_x509_cert_dir's default, relative to the config directory. */
+#define DAEMON_CONFIG_SPICE_TLS_DIR "pki/spice"
 
 /* How clients on a transport authenticate (libvirt's auth_* values). */
 typedef enum {
@@ -137,6 +139,13 @@ struct _DaemonConfig {
     char *lock_manager;
     char *file_lockspace_dir;
 
+    /* SPICE over TLS (qemu.conf's names): the SPICE graphics of domains
+     * get a TLS port too, and QEMU the x509 directory, which holds
+     * ca-cert.pem, server-cert.pem and server-key.pem (absolute; NULL:
+     * CONFIG_DIR/pki/spice, see daemon_config_spice_tls_dir()). */
+    gboolean spice_tls; /* default FALSE */
+    char *spice_tls_x509_cert_dir;
+
     /* Limits. */
     guint max_clients; /* default 5000 */
     guint max_anonymous_clients; /* default 20: not yet authenticated */
@@ -193,6 +202,10 @@ char *daemon_config_unix_sock_path(const DaemonConfig *cfg);
 
 /* A TLS file as configured, or its default; NULL for an unset CRL. */
 char *daemon_config_tls_file(const DaemonConfig *cfg, DaemonTlsFile which);
+
+/* spice_tls_x509_cert_dir as configured, or its default
+ * ROOT/etc/ferry/pki/spice. */
+char *daemon_config_spice_tls_dir(const DaemonConfig *cfg);
 
 /* TRUE when a client certificate's DN is allowed: the list is unset or
  * empty, or a pattern matches the whole DN ('*' matches any run of
