@@ -21,6 +21,7 @@
  *   chr-fd=ALIAS:FD
  *   emulator=PATH          (default: the domain's, else /usr/bin/qemu-system-x86_64)
  *   migratable=yes, sandbox=yes
+ *   spice-tls-dir=DIR      (SPICE over TLS: -spice x509-dir=DIR)
  *
  * Plus two real-QEMU cases: the test guest booted from a command line built
  * here, with commas in its paths, until its serial file shows a completed
@@ -149,6 +150,8 @@ static gboolean test_options_line(TestOptions *t, const char *key, const char *v
         t->opts.incoming = v;
     } else if (g_str_equal(key, "emulator")) {
         t->opts.emulator = v;
+    } else if (g_str_equal(key, "spice-tls-dir")) {
+        t->opts.spice_tls_dir = v;
     } else if (g_str_equal(key, "migratable")) {
         t->opts.migratable = g_str_equal(value, "yes");
     } else if (g_str_equal(key, "sandbox")) {

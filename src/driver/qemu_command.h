@@ -61,7 +61,8 @@
  *     implicit "virtio-serial0").  A unix chardev in connect mode needs
  *     its peer listening when QEMU starts.  A file chardev may get its
  *     file as an fd (opts.chr_fds: -add-fd and path=/dev/fdset/N).
- *   - Graphics: -vnc ADDR:DISPLAY, -spice port=,tls-port=,addr=; ports
+ *   - Graphics: -vnc ADDR:DISPLAY, -spice port=,tls-port=,x509-dir=,addr=
+ *     (a tls-port only with opts.spice_tls_dir, its x509-dir); ports
  *     must be chosen (autoport resolved by the driver) before this runs.
  *     Passwords are never on the command line: without one, VNC has no
  *     auth and SPICE disable-ticketing=on; with one, VNC password=on and
@@ -150,6 +151,10 @@ typedef struct {
     gsize nchr_fds;
     /* Refuse what cannot migrate (host-passthrough with migratable='off'). */
     gboolean migratable;
+    /* SPICE over TLS: the x509 directory (ca-cert.pem, server-cert.pem,
+     * server-key.pem) for -spice x509-dir=; NULL: no SPICE TLS, and a
+     * SPICE tlsPort is refused. */
+    const char *spice_tls_dir;
     /* -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,
      * resourcecontrol=deny (QEMU built with seccomp). */
     gboolean sandbox;

@@ -529,10 +529,19 @@ static gboolean qemu_cmd_build_spice(QemuCmd *cmd, const DomainGraphicsDef *g, G
                    g->port, g->tls_port);
         return FALSE;
     }
+    if (g->tls_port >= 0 && !cmd->opts->spice_tls_dir) {
+        ferry_fail(error, FERRY_ERR_CONFIG,
+                   "graphics 'spice': tlsPort %d needs SPICE over TLS, which is off "
+                   "(ferryd.conf's spice_tls)",
+                   g->tls_port);
+        return FALSE;
+    }
     if (g->port >= 0)
         qemu_opt_uint(buf, "port", (unsigned int)g->port);
-    if (g->tls_port >= 0)
+    if (g->tls_port >= 0) {
         qemu_opt_uint(buf, "tls-port", (unsigned int)g->tls_port);
+        qemu_opt_str(buf, "x509-dir", cmd->opts->spice_tls_dir);
+    }
     qemu_opt_str(buf, "addr", g->listen ? g->listen : QEMU_GRAPHICS_DEFAULT_LISTEN);
     if (!g->passwd)
         qemu_opt_bool(buf, "disable-ticketing", TRUE);
