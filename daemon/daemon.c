@@ -489,6 +489,7 @@ Daemon *daemon_new(const DaemonOptions *opts, GError **error)
 {
     g_autoptr(Daemon) d = g_new0(Daemon, 1);
     QemuDriverConfig qcfg = QEMU_DRIVER_CONFIG_INIT;
+    g_autofree char *spice_tls_dir = NULL;
     g_autofree char *run_dir = NULL;
     char uuid_str[FERRY_UUID_STRING_BUFLEN];
 
@@ -533,6 +534,9 @@ Daemon *daemon_new(const DaemonOptions *opts, GError **error)
     qcfg.migration_host = d->cfg->migration_host;
     qcfg.lock_manager = d->cfg->lock_manager;
     qcfg.lease_dir = d->cfg->file_lockspace_dir;
+    qcfg.spice_tls = d->cfg->spice_tls;
+    spice_tls_dir = daemon_config_spice_tls_dir(d->cfg);
+    qcfg.spice_tls_x509_dir = spice_tls_dir;
     /* The v3 migration phases, before any client can ask for them. */
     migration_init();
     daemon_setup_p2p(d);

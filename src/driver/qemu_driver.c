@@ -110,6 +110,11 @@ const char *qemu_driver_get_migration_host(QemuDriver *drv)
     return drv->migration_host;
 }
 
+const char *qemu_driver_get_spice_tls_dir(QemuDriver *drv)
+{
+    return drv->spice_tls_dir;
+}
+
 DomainList *qemu_driver_get_domains(QemuDriver *drv)
 {
     return drv->domains;
@@ -209,6 +214,7 @@ static void qemu_driver_free(QemuDriver *drv)
     g_free(drv->hostname);
     g_free(drv->migration_address);
     g_free(drv->migration_host);
+    g_free(drv->spice_tls_dir);
     g_free(drv);
 }
 
@@ -238,6 +244,11 @@ static gboolean qemu_driver_check_migration_config(QemuDriver *drv, GError **err
         (!*drv->migration_address || !g_hostname_is_ip_address(drv->migration_address))) {
         ferry_fail(error, FERRY_ERR_CONFIG, "migration address '%s' is not an IP address",
                    drv->migration_address);
+        return FALSE;
+    }
+    if (drv->spice_tls_dir && !g_path_is_absolute(drv->spice_tls_dir)) {
+        ferry_fail(error, FERRY_ERR_CONFIG, "spice_tls_x509_cert_dir '%s' is not an absolute path",
+                   drv->spice_tls_dir);
         return FALSE;
     }
     if (drv->migration_host && !*drv->migration_host) {
@@ -302,6 +313,10 @@ QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error)
         cfg->migration_port_max > 0 ? cfg->migration_port_max : QEMU_DRIVER_MIGRATION_PORT_MAX;
     drv->migration_address = g_strdup(cfg->migration_address);
     drv->migration_host = g_strdup(cfg->migration_host);
+    if (cfg->spice_tls)
+        drv->spice_tls_dir = cfg->spice_tls_x509_dir
+                                 ? g_strdup(cfg->spice_tls_x509_dir)
+                                 : qemu_driver_path(cfg->root, "/etc/ferry/pki/spice");
 
     if ((int)cfg->accel < 0 || cfg->accel >= QEMU_DRIVER_ACCEL_LAST) {
         ferry_fail(error, FERRY_ERR_CONFIG, "unknown accelerator policy %d", (int)cfg->accel);

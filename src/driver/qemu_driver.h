@@ -101,6 +101,13 @@ typedef struct {
     int migration_port_max;
     const char *migration_address;
     const char *migration_host;
+    /* SPICE over TLS (ferryd.conf's spice_tls, qemu.conf's names): SPICE
+     * graphics with autoport get a TLS port too, and QEMU the x509
+     * directory (ca-cert.pem, server-cert.pem, server-key.pem; NULL:
+     * ROOT/etc/ferry/pki/spice).  Off: a domain with a tlsPort does not
+     * start. */
+    gboolean spice_tls;
+    const char *spice_tls_x509_dir;
     /* Probe the default QEMU binary's capabilities (or load them from the
      * cache) on a thread of its own as the driver opens, so that the first
      * start, the first incoming migration above all, does not wait for
@@ -137,6 +144,8 @@ const unsigned char *qemu_driver_get_host_uuid(QemuDriver *drv);
 void qemu_driver_get_migration_ports(QemuDriver *drv, int *min, int *max);
 const char *qemu_driver_get_migration_address(QemuDriver *drv);
 const char *qemu_driver_get_migration_host(QemuDriver *drv);
+/* The x509 directory of SPICE over TLS, NULL when spice_tls is off. */
+const char *qemu_driver_get_spice_tls_dir(QemuDriver *drv);
 /* The domain list (for the migration code). */
 struct _DomainList;
 struct _DomainList *qemu_driver_get_domains(QemuDriver *drv);

@@ -30,6 +30,7 @@ struct _QemuDriver {
     int migration_port_max;
     char *migration_address;
     char *migration_host;
+    char *spice_tls_dir; /* NULL: spice_tls off */
 
     DomainList *domains;
     QemuCapsCache *caps;

@@ -30,6 +30,7 @@
 #include "util/spawn.h"
 #include "driver/qemu_command.h"
 #include "driver/qemu_driver_priv.h"
+#include "driver/qemu_graphics.h"
 #include "driver/qemu_interface.h"
 #include "driver/qemu_monitor.h"
 #include "driver/qemu_process.h"
@@ -45,9 +46,6 @@
 #define QEMU_PROCESS_LOG_TAIL 1024
 /* The first fd number handed to QEMU. */
 #define QEMU_PROCESS_FIRST_FD 3
-/* Where autoport looks for a graphics port. */
-#define QEMU_PROCESS_VNC_PORT_MIN 5900
-#define QEMU_PROCESS_VNC_PORT_MAX 6900
 
 typedef enum {
     QEMU_EVENT_STOP,
@@ -689,24 +687,6 @@ gboolean qemu_process_adopt_leases(QemuDriver *drv, DomainObj *obj, QemuProcess 
 
 /* ---------------------------------------------------------------- stop */
 
-/* The ports autoport chose for def's graphics: free again, or (reconnect)
- * taken. */
-void qemu_process_release_ports(QemuDriver *drv, const DomainDef *def)
-{
-    for (size_t i = 0; i < def->ngraphics; i++) {
-        if (def->graphics[i]->autoport && def->graphics[i]->port >= 0)
-            qemu_driver_release_port(drv, def->graphics[i]->port);
-    }
-}
-
-void qemu_process_claim_ports(QemuDriver *drv, const DomainDef *def)
-{
-    for (size_t i = 0; i < def->ngraphics; i++) {
-        if (def->graphics[i]->autoport && def->graphics[i]->port >= 0)
-            qemu_driver_claim_port(drv, def->graphics[i]->port);
-    }
-}
-
 void qemu_process_stop(QemuDriver *drv, DomainObj *obj, const char *reason)
 {
     g_autoptr(GError) err = NULL;
@@ -733,7 +713,7 @@ void qemu_process_stop(QemuDriver *drv, DomainObj *obj, const char *reason)
     }
     qemu_process_remove_run_dir(drv, name);
     autokill_remove_domain(drv->autokill, obj->def->uuid);
-    qemu_process_release_ports(drv, obj->def);
+    qemu_graphics_release_ports(drv, obj->def);
     domain_obj_set_private(obj, NULL, NULL);
     if (domain_obj_is_active(obj))
         qemu_driver_set_inactive(drv, obj, reason);
@@ -1024,28 +1004,11 @@ static gboolean qemu_start_taps(QemuStart *st, GError **error)
     return TRUE;
 }
 
-/* Graphics with autoport get a free port now (the command line needs it). */
+/* Graphics with autoport get free ports now (the command line needs
+ * them), and SPICE TLS its files. */
 static gboolean qemu_start_graphics(QemuStart *st, GError **error)
 {
-    DomainDef *def = st->obj->def;
-
-    for (size_t i = 0; i < def->ngraphics; i++) {
-        DomainGraphicsDef *g = def->graphics[i];
-        const char *addr = g->listen ? g->listen : "127.0.0.1";
-
-        if (!g->autoport && g->port >= 0)
-            continue;
-        g->port = qemu_driver_reserve_port(st->drv, addr, QEMU_PROCESS_VNC_PORT_MIN,
-                                           QEMU_PROCESS_VNC_PORT_MAX);
-        if (g->port < 0) {
-            ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
-                       "domain '%s': no free port for %s graphics on %s between %d and %d",
-                       st->name, domain_graphics_to_string(g->type), addr,
-                       QEMU_PROCESS_VNC_PORT_MIN, QEMU_PROCESS_VNC_PORT_MAX);
-            return FALSE;
-        }
-    }
-    return TRUE;
+    return qemu_graphics_prepare(st->drv, st->name, st->obj->def, error);
 }
 
 /* The QMP socket, listening before QEMU starts: our connect cannot race
@@ -1220,6 +1183,7 @@ static gboolean qemu_start_prepare(QemuStart *st, char ***argv_out, char ***env_
     opts.accel = st->accel;
     opts.qmp_fd = QEMU_PROCESS_FIRST_FD;
     opts.incoming = st->incoming;
+    opts.spice_tls_dir = st->drv->spice_tls_dir;
     opts.chr_fds = (const QemuCommandChrFd *)(gpointer)st->chr_fds->data;
     opts.nchr_fds = st->chr_fds->len;
     opts.taps = (const QemuCommandTapFd *)(gpointer)st->tap_fds->data;
@@ -1452,7 +1416,7 @@ gboolean qemu_process_start_incoming(QemuDriver *drv, DomainObj *obj, const char
         obj->new_def = domain_def_copy(obj->def);
 
     if (!qemu_start_prepare(&st, &argv, &env, error)) {
-        qemu_process_release_ports(drv, obj->def);
+        qemu_graphics_release_ports(drv, obj->def);
         if (st.run_dir)
             qemu_process_remove_run_dir(drv, name);
         qemu_start_clear(&st);
@@ -1463,7 +1427,7 @@ gboolean qemu_process_start_incoming(QemuDriver *drv, DomainObj *obj, const char
 
     QemuProcess *proc = qemu_process_new(drv, obj);
     if (!qemu_start_spawn(&st, proc, argv, env, error)) {
-        qemu_process_release_ports(drv, obj->def);
+        qemu_graphics_release_ports(drv, obj->def);
         qemu_process_unref(proc);
         qemu_start_clear(&st);
         qemu_process_remove_run_dir(drv, name);

@@ -152,8 +152,5 @@ gboolean qemu_process_read_file(QemuDriver *drv, DomainObj *obj, QemuProcess *pr
 gboolean qemu_process_adopt_leases(QemuDriver *drv, DomainObj *obj, QemuProcess *proc,
                                    gboolean held, GError **error);
 
-/* Marks the autoport graphics ports of a running definition as taken. */
-void qemu_process_claim_ports(QemuDriver *drv, const DomainDef *def);
-
 /* The driver's event pool function (data: a QemuProcess reference). */
 void qemu_process_event_worker(gpointer data, gpointer user_data);

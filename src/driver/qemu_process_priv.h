@@ -72,8 +72,6 @@ void qemu_process_close_monitor(DomainObj *obj);
 void qemu_process_kill(QemuDriver *drv, QemuProcess *proc);
 /* ROOT/run/ferry/qemu/NAME and what is in it, removed. */
 void qemu_process_remove_run_dir(QemuDriver *drv, const char *name);
-/* The autoport graphics ports of def, free again. */
-void qemu_process_release_ports(QemuDriver *drv, const DomainDef *def);
 
 /* qemu_process_retire.c: an exit event for proc (the event worker, no
  * lock held): reaps a retiring process and frees what it held. */

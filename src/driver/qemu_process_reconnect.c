@@ -17,6 +17,7 @@
 #include "util/log.h"
 #include "util/fd.h"
 #include "driver/qemu_driver_priv.h"
+#include "driver/qemu_graphics.h"
 #include "driver/qemu_monitor.h"
 #include "driver/qemu_process.h"
 #include "driver/qemu_process_priv.h"
@@ -171,7 +172,7 @@ gboolean qemu_process_reconnect(QemuDriver *drv, DomainObj *obj)
         return FALSE;
     }
     qemu_process_watch(proc);
-    qemu_process_claim_ports(drv, obj->def);
+    qemu_graphics_claim_ports(drv, obj->def);
     if (!domain_obj_save_status(obj, drv->state_dir, &err)) {
         FLOG_WARN("domain '%s': %s", name, err->message);
         g_clear_error(&err);

@@ -27,6 +27,7 @@
 #define FERRY_ERROR_DOMAIN FERRY_FROM_QEMU
 #define FERRY_LOG_MODULE "qemu.process"
 
+#include "driver/qemu_graphics.h"
 #include "driver/qemu_process_priv.h"
 #include "util/error.h"
 #include "util/iothread.h"
@@ -94,10 +95,7 @@ void qemu_process_retire(QemuDriver *drv, DomainObj *obj, const char *reason)
     qemu_process_close_monitor(obj);
     qemu_process_note_end(proc, FALSE, TRUE);
     proc->retire_ports = g_array_new(FALSE, FALSE, sizeof(int));
-    for (size_t i = 0; i < def->ngraphics; i++) {
-        if (def->graphics[i]->autoport && def->graphics[i]->port >= 0)
-            g_array_append_val(proc->retire_ports, def->graphics[i]->port);
-    }
+    qemu_graphics_list_ports(def, proc->retire_ports);
     g_mutex_lock(&drv->retire_lock);
     proc->retiring = TRUE;
     g_ptr_array_add(drv->retiring, qemu_process_ref(proc));
