@@ -70,6 +70,7 @@ QemuDriver *open_driver(const char *root, const char *host_uuid, const char *hos
         cfg.migration_port_max = opts->port_max;
         cfg.migration_address = opts->mig_address;
         cfg.migration_host = opts->mig_host;
+        cfg.spice_tls = opts->spice_tls;
     }
     drv = qemu_driver_open(&cfg, &err);
     g_assert_no_error(err);

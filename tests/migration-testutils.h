@@ -60,6 +60,9 @@ typedef struct {
     int port_max;
     const char *mig_address;
     const char *mig_host;
+    /* SPICE over TLS, its x509 directory the default
+     * ROOT/etc/ferry/pki/spice (which the test fills) */
+    gboolean spice_tls;
 } FixtureOpts;
 
 /* g_test_init, logging from the environment, migration_init, and the

@@ -31,8 +31,12 @@
 #include "util/log.h"
 #include "tests/migration-testutils.h"
 #include "tests/qmp-relay.h"
+#include "tests/tls-certs.h"
 
 #define SPICE_XML "    <graphics type='spice' autoport='yes' listen='127.0.0.1'/>\n"
+/* The subject of tls-certs' "spice" certificate, as SPICE clients take it
+ * (the certificate's order). */
+#define SPICE_TLS_SUBJECT "C=GB,L=London,O=ferry,CN=localhost"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -147,6 +151,100 @@ static void trace_stop(void)
 {
     ferry_log_reset();
     ferry_log_init_from_env(NULL);
+}
+
+/* The ports the domain's SPICE graphics got (its live definition). */
+static void spice_ports(QemuDriver *drv, const char *name, int *port, int *tls_port)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DomainObjLocked) obj =
+        domain_list_find_by_name(drv->domains, name, DOMAIN_LOOKUP_LOCKED, &err);
+
+    g_assert_no_error(err);
+    for (gsize i = 0; i < obj->def->ngraphics; i++) {
+        if (obj->def->graphics[i]->type == DOMAIN_GRAPHICS_SPICE) {
+            *port = obj->def->graphics[i]->port;
+            *tls_port = obj->def->graphics[i]->tls_port;
+            return;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* The driver counts port as taken (autoport). */
+static gboolean port_taken(QemuDriver *drv, int port)
+{
+    gboolean taken;
+
+    g_mutex_lock(&drv->ports_lock);
+    taken = g_hash_table_contains(drv->ports, GINT_TO_POINTER(port));
+    g_mutex_unlock(&drv->ports_lock);
+    return taken;
+}
+
+/* Waits (up to 10 s) until the driver no longer counts port as taken. */
+static void wait_port_released(QemuDriver *drv, int port)
+{
+    for (int i = 0; i < 1000 && port_taken(drv, port); i++)
+        g_usleep(10 * 1000);
+    g_assert_false(port_taken(drv, port));
+}
+
+/* An int member of a QMP reply. */
+static int qmp_int(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+
+    g_assert_true(json_object_object_get_ex(obj, key, &v));
+    return json_object_get_int(v);
+}
+
+/* The certificates, or NULL when certtool is missing (the case skips). */
+static TlsCerts *spice_certs(void)
+{
+    g_autoptr(GError) err = NULL;
+    TlsCerts *certs = tls_certs_new(&err);
+
+    if (!certs && ferry_error_is(err, FERRY_ERR_NO_SUPPORT)) {
+        g_test_skip(err->message);
+        return NULL;
+    }
+    g_assert_no_error(err);
+    return certs;
+}
+
+/* ROOT/etc/ferry/pki/spice (spice_tls_x509_cert_dir's default) with
+ * QEMU's files: the CA, tls-certs' "spice" certificate and key; all but
+ * leave_out (may be NULL). */
+static void spice_tls_fill(TlsCerts *certs, const char *root, const char *leave_out)
+{
+    static const char *const files[][2] = {
+        { "ca-cert.pem", "ca-cert.pem" },
+        { "spice-cert.pem", "server-cert.pem" },
+        { "spice-key.pem", "server-key.pem" },
+    };
+    g_autofree char *dir = g_build_filename(root, "etc", "ferry", "pki", "spice", NULL);
+
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+    for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *text = NULL;
+        g_autofree char *to = g_build_filename(dir, files[i][1], NULL);
+        gsize len = 0;
+
+        if (leave_out && g_str_equal(files[i][1], leave_out))
+            continue;
+        g_assert_true(g_file_get_contents(tls_certs_path(certs, files[i][0]), &text, &len, NULL));
+        g_assert_true(g_file_set_contents(to, text, (gssize)len, NULL));
+    }
+}
+
+/* "ferryd" restarts on host A with other settings. */
+static void reopen_source(Fixture *fx, const FixtureOpts *opts)
+{
+    driver_conn_unref(g_steal_pointer(&fx->src));
+    qemu_driver_close(fx->a);
+    fx->a = open_driver(fx->root_a, HOST_A_UUID, "hostA", fx->kvm, fx->lease_dir, opts);
+    fx->src = qemu_driver_conn_open(fx->a, 1, "qemu:///system");
 }
 
 /* ---------------------------------------------------------------- cases */
@@ -527,9 +625,146 @@ static void test_relocation_fails(Fixture *fx, gconstpointer data)
     g_assert_no_error(err);
 }
 
+/* SPICE over TLS on both hosts (ferryd.conf's spice_tls, the default x509
+ * directory filled): autoport gives SPICE a TLS port too, claimed while
+ * QEMU runs and free again after; the destination's cookie 2 carries its
+ * ports and its server certificate's subject, and the source hands
+ * exactly those to its SPICE (client_migrate_info) before `migrate`. */
+static void test_spice_tls(Fixture *fx, gconstpointer data)
+{
+    static const FixtureOpts tls_opts = { .spice_tls = TRUE };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(TlsCerts) certs = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL, dparams = NULL, sparams = NULL, fparams = NULL;
+    g_autoptr(GBytes) c1 = NULL, c2 = NULL, c3 = NULL, c4 = NULL;
+    g_autoptr(MigrationCookie) k2 = NULL;
+    g_autofree char *xml = NULL, *live = NULL, *uri = NULL, *sent = NULL, *want = NULL;
+    g_autofree char *want_live = NULL;
+    g_autoptr(json_object) src_spice = NULL, dst_spice = NULL;
+    int src_port = -1, src_tls = -1, dst_port = -1, dst_tls = -1;
+
+    if (!have_guest(fx) || !(certs = spice_certs()))
+        return;
+    spice_tls_fill(certs, fx->root_a, NULL);
+    spice_tls_fill(certs, fx->root_b, NULL);
+    reopen_source(fx, &tls_opts);
+    start_graphics_guest(fx, &dom, NULL);
+    spice_ports(fx->a, "mig1", &src_port, &src_tls);
+    g_test_message("source: spice port %d, tls port %d", src_port, src_tls);
+    g_assert_cmpint(src_port, >=, 5900);
+    g_assert_cmpint(src_tls, >=, 5900);
+    g_assert_cmpint(src_tls, !=, src_port);
+    g_assert_true(port_taken(fx->a, src_port));
+    g_assert_true(port_taken(fx->a, src_tls));
+    live = fx->src->ops->get_xml_desc(fx->src, &dom, 0, &err);
+    g_assert_no_error(err);
+    want_live = g_strdup_printf("tlsPort=\"%d\"", src_tls);
+    g_assert_nonnull(strstr(live, want_live));
+    src_spice = domain_qmp(fx->a, "mig1", "query-spice");
+    g_test_message("source query-spice: %s", json_object_to_json_string(src_spice));
+    g_assert_cmpint(qmp_int(src_spice, "tls-port"), ==, src_tls);
+    params = mig_params(fx, &dom);
+
+    /* Begin3, Prepare3: cookie 2 */
+    g_assert_true(
+        fx->src->ops->migrate_begin3(fx->src, &dom, params, MIGRATION_LIVE, &c1, &xml, &err));
+    g_assert_no_error(err);
+    dparams = params_with(params, MIGRATION_PARAM_DEST_XML, xml);
+    g_assert_true(
+        fx->dst->ops->migrate_prepare3(fx->dst, dparams, c1, MIGRATION_LIVE, &c2, &uri, &err));
+    g_assert_no_error(err);
+    spice_ports(fx->b, "mig1", &dst_port, &dst_tls);
+    g_test_message("destination: spice port %d, tls port %d", dst_port, dst_tls);
+    g_assert_cmpint(dst_tls, >=, 5900);
+    g_assert_true(port_taken(fx->b, dst_port));
+    g_assert_true(port_taken(fx->b, dst_tls));
+    dst_spice = domain_qmp(fx->b, "mig1", "query-spice");
+    g_test_message("destination query-spice: %s", json_object_to_json_string(dst_spice));
+    g_assert_cmpint(qmp_int(dst_spice, "tls-port"), ==, dst_tls);
+    g_assert_cmpint(qmp_int(dst_spice, "port"), ==, dst_port);
+    k2 = parse_cookie(c2);
+    g_assert_true(k2->flags & COOKIE_FLAG(COOKIE_FEATURE_GRAPHICS));
+    g_assert_cmpint(k2->graphics->type, ==, COOKIE_GRAPHICS_SPICE);
+    g_assert_cmpint(k2->graphics->port, ==, dst_port);
+    g_assert_cmpint(k2->graphics->tls_port, ==, dst_tls);
+    g_assert_cmpstr(k2->graphics->listen, ==, "127.0.0.1");
+    g_assert_cmpstr(k2->graphics->tls_subject, ==, SPICE_TLS_SUBJECT);
+    g_test_message("cookie 2: spice %s port %d tls port %d subject '%s'", k2->graphics->listen,
+                   k2->graphics->port, k2->graphics->tls_port, k2->graphics->tls_subject);
+
+    /* Perform3, traced */
+    sparams = params_with(params, MIGRATION_PARAM_URI, uri);
+    trace_start(fx);
+    g_assert_true(fx->src->ops->migrate_perform3(fx->src, &dom, NULL, sparams, c2, MIGRATION_LIVE,
+                                                 &c3, &err));
+    sent = trace_grep(fx, "\"execute\":\"client_migrate_info\"");
+    trace_stop();
+    g_assert_no_error(err);
+    g_test_message("sent: %s", strstr(sent, "{"));
+    want = g_strdup_printf("{\"execute\":\"client_migrate_info\",\"arguments\":{\"protocol\":"
+                           "\"spice\",\"hostname\":\"127.0.0.1\",\"port\":%d,\"tls-port\":%d,"
+                           "\"cert-subject\":\"%s\"}",
+                           dst_port, dst_tls, SPICE_TLS_SUBJECT);
+    g_assert_nonnull(strstr(sent, want));
+    g_assert_null(strchr(sent, '\n'));
+
+    /* Finish3, Confirm3: the source's ports are free again */
+    fparams = params_with(params, MIGRATION_PARAM_DEST_NAME, "mig1");
+    g_assert_true(fx->dst->ops->migrate_finish3(fx->dst, fparams, c3, MIGRATION_LIVE, FALSE,
+                                                &arrived, &c4, &err));
+    g_assert_no_error(err);
+    g_assert_true(
+        fx->src->ops->migrate_confirm3(fx->src, &dom, params, c4, MIGRATION_LIVE, FALSE, &err));
+    g_assert_no_error(err);
+    check_guest_moved(fx);
+    wait_processes_gone(fx->root_a);
+    wait_port_released(fx->a, src_port);
+    wait_port_released(fx->a, src_tls);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
+    wait_port_released(fx->b, dst_port);
+    wait_port_released(fx->b, dst_tls);
+}
+
+/* SPICE over TLS without server-key.pem in the x509 directory: the domain
+ * does not start, the error names the file, and no port stays taken. */
+static void test_spice_tls_missing_key(Fixture *fx, gconstpointer data)
+{
+    static const FixtureOpts tls_opts = { .spice_tls = TRUE };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(TlsCerts) certs = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_autofree char *xml = NULL, *devices = NULL, *key = NULL;
+    g_autoptr(GString) with = NULL;
+
+    if (!have_guest(fx) || !(certs = spice_certs()))
+        return;
+    spice_tls_fill(certs, fx->root_a, "server-key.pem");
+    reopen_source(fx, &tls_opts);
+    xml = guest_xml(fx, fx->root_a, "mig1", 64);
+    devices = g_strconcat(SPICE_XML, "  </devices>\n", NULL);
+    with = g_string_new(xml);
+    g_assert_cmpuint(g_string_replace(with, "  </devices>\n", devices, 1), ==, 1);
+    g_assert_false(fx->src->ops->create_xml(fx->src, with->str, 0, &dom, &err));
+    g_assert_nonnull(err);
+    g_test_message("create: %s", err->message);
+    key = g_build_filename(fx->root_a, "etc", "ferry", "pki", "spice", "server-key.pem", NULL);
+    g_assert_nonnull(strstr(err->message, key));
+    g_assert_nonnull(strstr(err->message, "'mig1'"));
+    g_assert_nonnull(strstr(err->message, "spice_tls_x509_cert_dir"));
+    g_assert_false(domain_exists(fx->src, "mig1"));
+    g_assert_cmpuint(processes_naming(fx->root_a), ==, 0);
+    g_mutex_lock(&fx->a->ports_lock);
+    g_assert_cmpuint(g_hash_table_size(fx->a->ports), ==, 0);
+    g_mutex_unlock(&fx->a->ports_lock);
+}
+
 int main(int argc, char **argv)
 {
     static const FixtureOpts conf_host = { .mig_address = "0.0.0.0", .mig_host = "localhost" };
+    static const FixtureOpts spice_tls = { .spice_tls = TRUE };
 
     migration_test_init(&argc, &argv);
 #define ADD(path, fn, opts) \
@@ -539,6 +774,8 @@ int main(int argc, char **argv)
     ADD("caps-refused", test_caps_refused, NULL);
     ADD("wildcard-listen", test_wildcard_listen, &conf_host);
     ADD("relocation-fails", test_relocation_fails, NULL);
+    ADD("spice-tls", test_spice_tls, &spice_tls);
+    ADD("spice-tls-missing-key", test_spice_tls_missing_key, NULL);
 #undef ADD
     return g_test_run();
 }

@@ -61,6 +61,18 @@ static const CertSpec cert_specs[] = {
       "encryption_key\n"
       "expiration_days = 30\n",
       FALSE },
+    { "spice", "ca",
+      "country = GB\n"
+      "locality = \"London\"\n"
+      "organization = \"ferry\"\n"
+      "cn = \"localhost\"\n"
+      "dns_name = \"localhost\"\n"
+      "ip_address = \"127.0.0.1\"\n"
+      "tls_www_server\n"
+      "signing_key\n"
+      "encryption_key\n"
+      "expiration_days = 30\n",
+      FALSE },
     { "server-wrong", "ca",
       "organization = \"ferry\"\n"
       "cn = \"wrong.example\"\n"

@@ -9,6 +9,9 @@
  *   ca            CA "ferry test CA"
  *   ca2           another CA, "ferry other CA"
  *   server        CN=localhost, DNS localhost, IP 127.0.0.1; TLS WWW Server
+ *   spice         C=GB,L=London,O=ferry,CN=localhost, DNS localhost, IP
+ *                 127.0.0.1; TLS WWW Server (a SPICE server's, with a
+ *                 subject of several parts)
  *   server-wrong  CN=wrong.example, DNS wrong.example; TLS WWW Server
  *   server-ca2    as server, signed by ca2
  *   server-ec     as server with an ECDSA key, so its (critical) key usage

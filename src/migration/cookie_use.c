@@ -10,6 +10,7 @@
 #define FERRY_LOG_MODULE "migration.cookie"
 
 #include "driver/qemu_command.h"
+#include "driver/qemu_graphics.h"
 #include "migration/migration_priv.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -114,10 +115,11 @@ gboolean migration_cookie_src_graphics(MigrationCookie *cookie, const DomainDef 
                                NULL, error) == 0;
 }
 
-gboolean migration_cookie_dst_graphics(MigrationCookie *cookie, const DomainDef *def,
-                                       const char *host, GError **error)
+gboolean migration_cookie_dst_graphics(QemuDriver *drv, MigrationCookie *cookie,
+                                       const DomainDef *def, const char *host, GError **error)
 {
     const DomainGraphicsDef *g = graphics_find(def, DOMAIN_GRAPHICS_SPICE);
+    g_autofree char *subject = NULL;
     const char *listen;
 
     if (!g)
@@ -127,9 +129,16 @@ gboolean migration_cookie_dst_graphics(MigrationCookie *cookie, const DomainDef 
      * the migration */
     if (graphics_is_wildcard(listen))
         listen = host;
-    /* ferry has no SPICE TLS configuration (no x509 directory for
-     * -spice): no certificate subject to tell */
-    return cookie_set_graphics(cookie, COOKIE_GRAPHICS_SPICE, g->port, g->tls_port, listen, NULL,
+    /* SPICE over TLS: the viewers check that the destination's SPICE
+     * shows the certificate they are told about */
+    if (g->tls_port >= 0 && qemu_driver_get_spice_tls_dir(drv)) {
+        subject = qemu_graphics_spice_tls_subject(drv, error);
+        if (!subject) {
+            g_prefix_error(error, "domain '%s': ", def->name);
+            return FALSE;
+        }
+    }
+    return cookie_set_graphics(cookie, COOKIE_GRAPHICS_SPICE, g->port, g->tls_port, listen, subject,
                                error) == 0;
 }
 

@@ -149,9 +149,11 @@ gboolean migration_cookie_src_graphics(MigrationCookie *cookie, const DomainDef 
                                        GError **error);
 /* Cookie 2's <graphics>: the destination's SPICE graphics (def of the
  * started QEMU) as a viewer reaches them: the listen address, or host when
- * it is a wildcard, and the ports QEMU got.  Nothing without SPICE. */
-gboolean migration_cookie_dst_graphics(MigrationCookie *cookie, const DomainDef *def,
-                                       const char *host, GError **error);
+ * it is a wildcard, and the ports QEMU got; with SPICE over TLS on and a
+ * TLS port, the subject of its server certificate.  Nothing without
+ * SPICE. */
+gboolean migration_cookie_dst_graphics(QemuDriver *drv, MigrationCookie *cookie,
+                                       const DomainDef *def, const char *host, GError **error);
 /* The host name this destination advertises without a migrate_uri or
  * listen address (ferryd.conf's migration_host, a specific
  * migration_address, else the host's name). */

@@ -244,7 +244,7 @@ MigrationCookie *migration_prepare_cookie(QemuDriver *drv, DomainObj *obj, const
     g_autoptr(MigrationCookie) reply = migration_cookie_new(drv, name, obj->def->uuid, error);
     g_autoptr(QemuCaps) caps = NULL;
 
-    if (!reply || !migration_cookie_dst_graphics(reply, obj->def, host, error) ||
+    if (!reply || !migration_cookie_dst_graphics(drv, reply, obj->def, host, error) ||
         !(caps = migration_get_caps(drv, obj, error)) ||
         !migration_params_cookie_caps(reply, caps, params, flags, MIGRATION_SIDE_DST, error))
         return NULL;
