@@ -83,7 +83,8 @@ static gboolean confirm_cancelled(QemuDriver *drv, DomainObj *obj, DomainJobStat
 static gboolean confirm_success(QemuDriver *drv, DomainObj *obj, GBytes *cookie_in,
                                 unsigned int flags, GError **error)
 {
-    const char *name = domain_obj_name(obj);
+    /* a copy: the running definition (and its name) goes with QEMU */
+    g_autofree char *name = g_strdup(domain_obj_name(obj));
     g_autoptr(GError) err = NULL;
     g_autoptr(MigrationCookie) cookie = NULL;
 
@@ -118,7 +119,7 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
 {
     g_autoptr(DomainObjLocked) obj = NULL;
     g_autoptr(GError) first = NULL;
-    const char *name;
+    g_autofree char *name = NULL;
     gboolean ok = TRUE;
 
     if (!migration_params_check(dom->name, "confirm", params, flags, error))
@@ -128,7 +129,8 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
         return migration_src_confirm_offline(drv, dom, flags, cancelled, error);
     if (!(obj = migration_find(drv, dom->uuid, error)))
         return FALSE;
-    name = domain_obj_name(obj);
+    /* a copy: the running definition (and its name) goes with QEMU */
+    name = g_strdup(domain_obj_name(obj));
     if (cancelled && domain_job_get_async(obj) != DOMAIN_ASYNC_JOB_MIGRATION_OUT) {
         /* Perform3 failed and unwound already (and ended the job) */
         FLOG_DEBUG("domain '%s': confirm (cancelled): nothing left to undo", name);
