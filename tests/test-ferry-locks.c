@@ -18,6 +18,11 @@
  * (/proc/PID/fdinfo/FD shows it).  Whether a guest's CPUs ran is read from
  * its serial file (a tick line every 100 ms): the loser's never moves on.
  *
+ * Each ferryd marks itself in its lease directory (hosts/<host-uuid>), and
+ * Confirm3 checks the lease only for a destination marked in its own: the
+ * unshared-dirs case gives B a lease directory of its own, where the lease
+ * tells A nothing.
+ *
  * FERRY_TEST_LOCK_ROUNDS (default 3) sets how many times each race runs
  * each of its timings.
  */
@@ -48,6 +53,7 @@ typedef struct {
     MigrateFixture m;
     char *shared; /* temporary: leases/ and disk.img */
     char *lease_dir;
+    char *lease_dir_b; /* B's: lease_dir, or leases-b when unshared */
     char *disk;
     char *lease_file; /* lease_dir/sha256(disk) */
     char *lease_hash;
@@ -57,10 +63,14 @@ typedef struct {
 
 /* ---------------------------------------------------------------- fixture */
 
-static void configure_host(Fixture *fx, FerrydFixture *f)
+/* data of the cases whose hosts do not share the lease directory */
+static const gboolean unshared = TRUE;
+
+/* lockd on dir; info logs tell which way Confirm3 went */
+static void configure_host(FerrydFixture *f, const char *dir)
 {
-    g_autofree char *conf =
-        g_strdup_printf("lock_manager = \"lockd\"\nfile_lockspace_dir = \"%s\"\n", fx->lease_dir);
+    g_autofree char *conf = g_strdup_printf(
+        "lock_manager = \"lockd\"\nfile_lockspace_dir = \"%s\"\nlog_level = 2\n", dir);
 
     ferryd_fixture_write_config(f, conf);
 }
@@ -133,10 +143,27 @@ static void fixture_setup(Fixture *fx, gconstpointer data)
     g_assert_nonnull(real);
     fx->lease_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, real, -1);
     fx->lease_file = g_build_filename(fx->lease_dir, fx->lease_hash, NULL);
-    configure_host(fx, &fx->m.a);
-    configure_host(fx, &fx->m.b);
+    if (data && *(const gboolean *)data) {
+        fx->lease_dir_b = g_build_filename(fx->shared, "leases-b", NULL);
+        g_assert_cmpint(g_mkdir(fx->lease_dir_b, 0700), ==, 0);
+    } else {
+        fx->lease_dir_b = g_strdup(fx->lease_dir);
+    }
+    configure_host(&fx->m.a, fx->lease_dir);
+    configure_host(&fx->m.b, fx->lease_dir_b);
     ferryd_fixture_start(&fx->m.a, FALSE);
     ferryd_fixture_start(&fx->m.b, FALSE);
+    /* each host marked itself where it keeps its leases */
+    {
+        g_autofree char *marker_a = g_build_filename(fx->lease_dir, "hosts", HOST_A_UUID, NULL);
+        g_autofree char *marker_b = g_build_filename(fx->lease_dir_b, "hosts", HOST_B_UUID, NULL);
+        g_autofree char *b_in_a = g_build_filename(fx->lease_dir, "hosts", HOST_B_UUID, NULL);
+
+        g_assert_true(g_file_test(marker_a, G_FILE_TEST_IS_REGULAR));
+        g_assert_true(g_file_test(marker_b, G_FILE_TEST_IS_REGULAR));
+        g_assert_cmpint(g_file_test(b_in_a, G_FILE_TEST_EXISTS), ==,
+                        g_str_equal(fx->lease_dir, fx->lease_dir_b));
+    }
     fx->ra = open_remote(&fx->m.a);
     fx->rb = open_remote(&fx->m.b);
 }
@@ -151,6 +178,7 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
     lft_remove_tree(fx->shared);
     g_free(fx->shared);
     g_free(fx->lease_dir);
+    g_free(fx->lease_dir_b);
     g_free(fx->disk);
     g_free(fx->lease_file);
     g_free(fx->lease_hash);
@@ -158,9 +186,9 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
 
 /* ---------------------------------------------------------------- leases */
 
-/* TRUE when the process pid has an fd on the lease file that holds an OFD
- * lock (its description's lock, as /proc/PID/fdinfo shows it). */
-static gboolean pid_holds_lease(Fixture *fx, pid_t pid)
+/* TRUE when the process pid has an fd on file that holds an OFD lock (its
+ * description's lock, as /proc/PID/fdinfo shows it). */
+static gboolean pid_holds_file(const char *file, pid_t pid)
 {
     g_autofree char *fddir = g_strdup_printf("/proc/%d/fd", (int)pid);
     g_autoptr(GDir) dir = g_dir_open(fddir, 0, NULL);
@@ -174,7 +202,7 @@ static gboolean pid_holds_lease(Fixture *fx, pid_t pid)
         g_autofree char *info_path = NULL;
         g_autofree char *info = NULL;
 
-        if (g_strcmp0(target, fx->lease_file) != 0)
+        if (g_strcmp0(target, file) != 0)
             continue;
         info_path = g_strdup_printf("/proc/%d/fdinfo/%s", (int)pid, ent);
         if (g_file_get_contents(info_path, &info, NULL, NULL) && strstr(info, "OFDLCK"))
@@ -183,18 +211,32 @@ static gboolean pid_holds_lease(Fixture *fx, pid_t pid)
     return FALSE;
 }
 
-/* Whether some QEMU of host f holds the lease. */
-static gboolean host_holds_lease(Fixture *fx, FerrydFixture *f)
+/* Whether some QEMU of host f holds the lease file file. */
+static gboolean host_holds_file(FerrydFixture *f, const char *file)
 {
     g_autoptr(GArray) pids = test_processes_naming(f->root);
 
     for (guint i = 0; i < pids->len; i++) {
         pid_t pid = g_array_index(pids, pid_t, i);
 
-        if (test_process_cmdline_has(pid, "qemu-system-x86_64") && pid_holds_lease(fx, pid))
+        if (test_process_cmdline_has(pid, "qemu-system-x86_64") && pid_holds_file(file, pid))
             return TRUE;
     }
     return FALSE;
+}
+
+/* Whether some QEMU of host f holds the lease (in A's directory). */
+static gboolean host_holds_lease(Fixture *fx, FerrydFixture *f)
+{
+    return host_holds_file(f, fx->lease_file);
+}
+
+/* Whether ferryd's log of host f has text. */
+static gboolean log_has(FerrydFixture *f, const char *text)
+{
+    g_autofree char *log = NULL;
+
+    return g_file_get_contents(f->log, &log, NULL, NULL) && strstr(log, text);
 }
 
 /* Whether anybody at all holds the lease (F_OFD_GETLK: asks, takes
@@ -564,6 +606,9 @@ static void test_live(Fixture *fx, gconstpointer data)
     g_assert_cmpint(check_one_runs(fx, p.stopped_at), ==, 'B');
     g_assert_cmpint(state_on(fx->ra), ==, DRIVER_STATE_SHUTOFF);
     g_assert_true(ferryd_fixture_wait_qemus(&fx->m.a, 0));
+    /* Confirm3 knew B shares the directory, and checked the lease */
+    g_assert_true(log_has(&fx->m.a, "destination host " HOST_B_UUID " shares this host's lease "
+                                    "directory: checking that it holds the leases"));
 
     /* the persistent definition stayed on A: starting it is refused */
     g_assert_false(fx->ra->ops->create(fx->ra, &dom, 0, &err));
@@ -660,6 +705,59 @@ static void test_race_finish_cancelled_confirm(Fixture *fx, gconstpointer data)
             destroy_guest(fx);
         }
     }
+}
+
+/* Each host keeps its leases in a directory of its own (the disk is
+ * shared, the lease directories are not): a plain live migration ends
+ * with the guest on B only.  B holds the lease in its directory; A's lease
+ * is free after the switchover, which tells Confirm3 nothing about B, so
+ * it must not resume the guest on A (ferry before it checked markers did:
+ * two copies); A's QEMU ends. */
+static void test_unshared_dirs(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) fparams = typed_params_new();
+    g_autoptr(GBytes) cookie4 = NULL;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autofree char *lease_file_b = g_build_filename(fx->lease_dir_b, fx->lease_hash, NULL);
+    g_autofree char *serial_b = serial_path(&fx->m.b, GUEST);
+    Performed p = { .dom = DRIVER_DOMAIN_INIT };
+    guint tick = 0;
+
+    if (!lft_have_guest())
+        return;
+    g_assert_cmpstr(fx->lease_dir, !=, fx->lease_dir_b);
+    start_locked_guest(fx, TRUE, &dom);
+    migrate_to_performed(fx, MIG_FLAGS, &p);
+
+    g_assert_cmpint(typed_params_add_string(fparams, MIGRATION_PARAM_DEST_NAME, GUEST, &err), ==,
+                    0);
+    if (!fx->rb->ops->migrate_finish3(fx->rb, fparams, p.cookie3, MIG_FLAGS, FALSE, &arrived,
+                                      &cookie4, &err))
+        g_error("finish3: %s", err->message);
+    /* B took the lease in its own directory; A's is free */
+    g_assert_true(host_holds_file(&fx->m.b, lease_file_b));
+    g_assert_cmpint(lease_holder(fx), ==, 0);
+    if (!fx->ra->ops->migrate_confirm3(fx->ra, &p.dom, p.params, cookie4, MIG_FLAGS, FALSE, &err))
+        g_error("confirm3: %s", err->message);
+    g_assert_true(log_has(&fx->m.a, "destination host " HOST_B_UUID " does not share this host's "
+                                    "lease directory: not checking its leases"));
+
+    /* the guest runs on B only: A's QEMU is gone, its guest never ticked
+     * again, B's counts on */
+    g_assert_cmpint(state_on(fx->rb), ==, DRIVER_STATE_RUNNING);
+    g_assert_cmpint(state_on(fx->ra), ==, DRIVER_STATE_SHUTOFF);
+    g_assert_true(ferryd_fixture_wait_qemus(&fx->m.a, 0));
+    wait_serial(serial_b, p.stopped_at + 3, -1, &tick, NULL);
+    g_assert_cmpuint(serial_tick(&fx->m.a), <=, p.stopped_at);
+    g_assert_true(host_holds_file(&fx->m.b, lease_file_b));
+    g_assert_cmpint(lease_holder(fx), ==, 0);
+    g_assert_cmpint(state_on(fx->ra), ==, DRIVER_STATE_SHUTOFF);
+    g_test_message("guest on B at tick %u, A stopped at %u", tick, p.stopped_at);
+    performed_clear(&p);
+    destroy_guest(fx);
+    g_assert_false(host_holds_file(&fx->m.b, lease_file_b));
 }
 
 /* A's ferryd dies after Perform3 (the lease released at the switchover)
@@ -760,13 +858,16 @@ int main(int argc, char **argv)
         return 77;
     }
     remote_driver_register();
-#define ADD(path, fn) \
-    g_test_add("/ferry-locks/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD_DATA(path, data, fn) \
+    g_test_add("/ferry-locks/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
+#define ADD(path, fn) ADD_DATA(path, NULL, fn)
     ADD("live", test_live);
     ADD("race-finish-confirm-cancelled", test_race_finish_confirm_cancelled);
     ADD("race-finish-cancelled-confirm", test_race_finish_cancelled_confirm);
+    ADD_DATA("unshared-dirs", &unshared, test_unshared_dirs);
     ADD("source-restart", test_source_restart);
     ADD("start-while-away", test_start_while_away);
 #undef ADD
+#undef ADD_DATA
     return g_test_run();
 }

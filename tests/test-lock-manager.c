@@ -490,6 +490,97 @@ static void test_missing_dir(LockFixture *fx, gconstpointer data)
     g_assert_nonnull(strstr(err->message, "is not a directory"));
 }
 
+/* lockd on dir, marking the host whose UUID is all 'byte' */
+static LockManager *make_lockd_host(const char *dir, unsigned char byte, unsigned char *uuid)
+{
+    g_autoptr(GError) err = NULL;
+    LockManagerConfig config = { .lease_dir = dir, .host_uuid = uuid };
+    LockManager *mgr;
+
+    memset(uuid, byte, FERRY_UUID_BUFLEN);
+    mgr = lock_manager_new(LOCK_MANAGER_LOCKD, &config, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(mgr);
+    return mgr;
+}
+
+static char *marker_path(const char *dir, const unsigned char *uuid)
+{
+    char str[FERRY_UUID_STRING_BUFLEN];
+
+    return g_build_filename(dir, "hosts", ferry_uuid_format(uuid, str), NULL);
+}
+
+/* Each lockd host marks itself in its lease directory (hosts/<uuid>,
+ * locked while its manager lives): hosts that share the directory see
+ * each other; a host with a directory of its own, a marker left behind
+ * (not locked), itself, nop and unknown hosts share nothing.  A directory
+ * missing at start is not created; the marker follows at the first
+ * register that finds it. */
+static void test_hosts_marker(LockFixture *fx, gconstpointer data)
+{
+    unsigned char ua[FERRY_UUID_BUFLEN], ub[FERRY_UUID_BUFLEN], uc[FERRY_UUID_BUFLEN];
+    unsigned char ud[FERRY_UUID_BUFLEN], ue[FERRY_UUID_BUFLEN];
+    static const unsigned char zero[FERRY_UUID_BUFLEN] = { 0 };
+    g_autofree char *other = g_build_filename(fx->dir, "other-leases", NULL);
+    g_autofree char *late = g_build_filename(fx->dir, "late-leases", NULL);
+    g_autoptr(GError) err = NULL;
+    struct stat st;
+    mode_t mask = umask(0);
+
+    umask(mask);
+    g_assert_cmpint(g_mkdir(other, 0700), ==, 0);
+    g_autoptr(LockManager) a = make_lockd_host(fx->leases, 0xa1, ua);
+    g_autoptr(LockManager) b = make_lockd_host(fx->leases, 0xb2, ub);
+    g_autoptr(LockManager) c = make_lockd_host(other, 0xc3, uc);
+    g_autoptr(LockManager) nop = lock_manager_new(LOCK_MANAGER_NOP, NULL, &err);
+    g_assert_no_error(err);
+    g_autofree char *marker_a = marker_path(fx->leases, ua);
+    g_autofree char *marker_b = marker_path(fx->leases, ub);
+    g_autofree char *marker_c = marker_path(other, uc);
+
+    g_assert_cmpint(lstat(marker_a, &st), ==, 0);
+    g_assert_true(S_ISREG(st.st_mode));
+    g_assert_cmpint(st.st_mode & 07777, ==, 0644 & ~mask);
+    g_assert_true(g_file_test(marker_b, G_FILE_TEST_IS_REGULAR));
+    g_assert_true(g_file_test(marker_c, G_FILE_TEST_IS_REGULAR));
+
+    g_assert_true(lock_manager_shares_with(a, ub));
+    g_assert_true(lock_manager_shares_with(b, ua));
+    /* a manager without a UUID of its own still sees the others */
+    g_assert_true(lock_manager_shares_with(fx->mgr, ua));
+    g_assert_false(lock_manager_shares_with(a, uc));
+    g_assert_false(lock_manager_shares_with(c, ua));
+    g_assert_false(lock_manager_shares_with(a, ua));
+    g_assert_false(lock_manager_shares_with(a, NULL));
+    g_assert_false(lock_manager_shares_with(a, zero));
+    g_assert_false(lock_manager_shares_with(nop, ub));
+
+    /* b goes: its marker stays, unlocked, and counts no more */
+    g_clear_pointer(&b, lock_manager_unref);
+    g_assert_true(g_file_test(marker_b, G_FILE_TEST_IS_REGULAR));
+    g_assert_false(lock_manager_shares_with(a, ub));
+    /* it comes back */
+    b = make_lockd_host(fx->leases, 0xb2, ub);
+    g_assert_true(lock_manager_shares_with(a, ub));
+
+    /* a directory missing at start */
+    g_autoptr(LockManager) d = make_lockd_host(late, 0xd4, ud);
+    g_assert_false(g_file_test(late, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(g_mkdir(late, 0700), ==, 0);
+    g_autoptr(LockManager) e = make_lockd_host(late, 0xe5, ue);
+    g_assert_false(lock_manager_shares_with(e, ud));
+    g_assert_true(lock_manager_shares_with(d, ue));
+    {
+        g_autoptr(DomainDef) def = make_def("late", fx->disk1, NULL);
+        g_autoptr(LockHandle) h = make_handle(d, def);
+
+        g_assert_true(lock_manager_register(h, &err));
+        g_assert_no_error(err);
+    }
+    g_assert_true(lock_manager_shares_with(e, ud));
+}
+
 static void test_migration(LockFixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
@@ -933,6 +1024,7 @@ int main(int argc, char **argv)
     ADD("/lock/lockd/no-source", test_no_source);
     ADD("/lock/lockd/stale-lease", test_stale_lease);
     ADD("/lock/lockd/missing-dir", test_missing_dir);
+    ADD("/lock/lockd/hosts-marker", test_hosts_marker);
     ADD("/lock/lockd/migration", test_migration);
     ADD("/lock/lockd/state-mismatch", test_state_mismatch);
     ADD("/lock/lockd/fd-handover", test_fd_handover);

@@ -201,6 +201,7 @@ static gboolean domain_job_begin_internal(DomainObj *obj, DomainJob job, DomainA
         j->resume_refused = NULL;
         j->abort_hook = NULL;
         j->abort_opaque = NULL;
+        j->have_peer_host = FALSE;
     } else {
         j->active = job;
         j->owner = domain_job_self();
@@ -310,6 +311,7 @@ void domain_job_end_async(DomainObj *obj, DomainJobStatus status)
     j->resume_refused = NULL;
     j->abort_hook = NULL;
     j->abort_opaque = NULL;
+    j->have_peer_host = FALSE;
     g_cond_broadcast(&obj->job_cond);
 }
 
@@ -403,6 +405,7 @@ void domain_job_restore_async(DomainObj *obj, DomainAsyncJob job, DomainMigratio
     j->resume_refused = NULL;
     j->abort_hook = NULL;
     j->abort_opaque = NULL;
+    j->have_peer_host = FALSE;
     g_cond_broadcast(&obj->job_cond);
 }
 
@@ -467,6 +470,20 @@ gboolean domain_job_set_phase(DomainObj *obj, DomainMigrationPhase phase, GError
                phase_name(phase));
     j->phase = phase;
     return TRUE;
+}
+
+void domain_job_set_peer_host(DomainObj *obj, const unsigned char *host_uuid)
+{
+    obj->job.have_peer_host = host_uuid != NULL;
+    if (host_uuid)
+        memcpy(obj->job.peer_host_uuid, host_uuid, FERRY_UUID_BUFLEN);
+}
+
+const unsigned char *domain_job_get_peer_host(DomainObj *obj)
+{
+    if (obj->job.async_job == DOMAIN_ASYNC_JOB_NONE || !obj->job.have_peer_host)
+        return NULL;
+    return obj->job.peer_host_uuid;
 }
 
 DomainMigrationPhase domain_job_get_phase(DomainObj *obj)

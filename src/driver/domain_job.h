@@ -179,6 +179,10 @@ typedef struct {
     const char *resume_refused; /* static: why resuming is refused now */
     DomainJobAbortHook abort_hook;
     gpointer abort_opaque;
+    /* the migration's other host (a migration-out's destination, from
+     * cookie 2), for Confirm3; in memory only: unknown after a restart */
+    gboolean have_peer_host;
+    unsigned char peer_host_uuid[FERRY_UUID_BUFLEN];
 
     /* the last async job that ended (domjobinfo --completed) */
     gboolean have_completed;
@@ -245,6 +249,11 @@ void domain_job_set_mask(DomainObj *obj, unsigned int mask);
  * belong to the running job (a destination phase in a migration-out job). */
 gboolean domain_job_set_phase(DomainObj *obj, DomainMigrationPhase phase, GError **error);
 DomainMigrationPhase domain_job_get_phase(DomainObj *obj);
+/* The host UUID of the async job's peer (the destination of a migration
+ * out, as its cookie 2 says), or NULL when unknown: not told yet, or the
+ * job was restored from the status XML.  Forgotten when the job ends. */
+void domain_job_set_peer_host(DomainObj *obj, const unsigned char *host_uuid);
+const unsigned char *domain_job_get_peer_host(DomainObj *obj);
 DomainAsyncJob domain_job_get_async(DomainObj *obj);
 DomainJob domain_job_get_active(DomainObj *obj);
 

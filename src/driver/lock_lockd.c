@@ -18,6 +18,7 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/log.h"
+#include "util/uuid.h"
 
 #include "driver/lock_manager.h"
 
@@ -28,8 +29,15 @@
 #define LOCKD_MODE_EXCL "excl"
 #define LOCKD_MODE_SHARED "shared"
 
+/* The hosts' markers: <dir>/hosts/<host-uuid> (lock_manager_shares_with). */
+#define LOCKD_HOSTS_DIR "hosts"
+
 typedef struct {
     char *dir;
+    gboolean have_uuid; /* host_uuid given (not all zero) */
+    unsigned char host_uuid[FERRY_UUID_BUFLEN];
+    GMutex mark_lock; /* guards marker_fd */
+    int marker_fd; /* our marker, shared-locked; -1 until marked */
 } Lockd;
 
 typedef struct {
@@ -42,7 +50,7 @@ typedef struct {
 } LockdLease;
 
 typedef struct {
-    const Lockd *lockd; /* the handle's manager keeps it alive */
+    Lockd *lockd; /* the handle's manager keeps it alive */
     char *domain;
     GPtrArray *leases; /* LockdLease *, in disk order */
 } LockdHandle;
@@ -73,6 +81,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LockdHandle, lockd_handle_free)
 
 /* ------------------------------------------------------------ the manager */
 
+static gboolean lockd_check_dir(const Lockd *lockd, GError **error);
+static int lockd_setlk(int fd, short type);
+static void lockd_mark_try(Lockd *lockd);
+
 static gboolean lockd_open(const LockManagerConfig *config, gpointer *mgr_priv, GError **error)
 {
     if (!config->lease_dir || !*config->lease_dir) {
@@ -87,6 +99,15 @@ static gboolean lockd_open(const LockManagerConfig *config, gpointer *mgr_priv, 
     }
     Lockd *lockd = g_new0(Lockd, 1);
     lockd->dir = g_canonicalize_filename(config->lease_dir, NULL);
+    lockd->marker_fd = -1;
+    g_mutex_init(&lockd->mark_lock);
+    if (config->host_uuid && !ferry_uuid_is_null(config->host_uuid)) {
+        lockd->have_uuid = TRUE;
+        memcpy(lockd->host_uuid, config->host_uuid, FERRY_UUID_BUFLEN);
+    }
+    /* a missing directory is reported when a domain needs it; the marker
+     * follows then (lockd_register) */
+    lockd_mark_try(lockd);
     *mgr_priv = lockd;
     return TRUE;
 }
@@ -95,8 +116,109 @@ static void lockd_close(gpointer mgr_priv)
 {
     Lockd *lockd = mgr_priv;
 
+    /* our marker's lock goes with the fd: peers no longer rely on us */
+    ferry_fd_close(&lockd->marker_fd);
+    g_mutex_clear(&lockd->mark_lock);
     g_free(lockd->dir);
     g_free(lockd);
+}
+
+/* ------------------------------------------------------------ host markers */
+
+static char *lockd_marker_path(const Lockd *lockd, const unsigned char *host_uuid)
+{
+    char uuidstr[FERRY_UUID_STRING_BUFLEN];
+
+    return g_build_filename(lockd->dir, LOCKD_HOSTS_DIR, ferry_uuid_format(host_uuid, uuidstr),
+                            NULL);
+}
+
+/* Our marker, created when missing and shared-locked through an fd the
+ * manager keeps (lockd->mark_lock held).  0 or -1. */
+static int lockd_mark(Lockd *lockd, GError **error)
+{
+    g_autofree char *hosts = g_build_filename(lockd->dir, LOCKD_HOSTS_DIR, NULL);
+    g_autofree char *file = lockd_marker_path(lockd, lockd->host_uuid);
+    g_auto(FerryFd) fd = -1;
+    struct stat st;
+
+    if (!lockd_check_dir(lockd, error))
+        return -1;
+    if (mkdir(hosts, 0755) < 0 && errno != EEXIST)
+        return ferry_fail_errno(error, errno, "cannot create '%s'", hosts);
+    if (lstat(hosts, &st) < 0)
+        return ferry_fail_errno(error, errno, "'%s'", hosts);
+    if (!S_ISDIR(st.st_mode))
+        return ferry_fail(error, FERRY_ERR_OPERATION_FAILED, "'%s' is not a directory", hosts);
+    do {
+        fd = open(file, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return ferry_fail_errno(error, errno, "cannot open host marker '%s'", file);
+    if (fstat(fd, &st) < 0)
+        return ferry_fail_errno(error, errno, "host marker '%s'", file);
+    if (!S_ISREG(st.st_mode))
+        return ferry_fail(error, FERRY_ERR_OPERATION_FAILED,
+                          "host marker '%s' is not a regular file", file);
+    if (lockd_setlk(fd, F_RDLCK) < 0)
+        return ferry_fail_errno(error, errno, "cannot lock host marker '%s'", file);
+    lockd->marker_fd = ferry_fd_steal(&fd);
+    FLOG_INFO("lease directory '%s': this host is marked in '%s'", lockd->dir, file);
+    return 0;
+}
+
+/* Marks this host unless done (or it has no UUID); a failure is logged:
+ * peers then do not rely on our leases. */
+static void lockd_mark_try(Lockd *lockd)
+{
+    g_autoptr(GError) err = NULL;
+    gboolean ok;
+
+    if (!lockd->have_uuid)
+        return;
+    g_mutex_lock(&lockd->mark_lock);
+    ok = lockd->marker_fd >= 0 || lockd_mark(lockd, &err) == 0;
+    g_mutex_unlock(&lockd->mark_lock);
+    if (!ok)
+        FLOG_WARN("lock manager 'lockd': cannot mark this host in the lease directory (other "
+                  "hosts will not rely on its leases to tell where a guest runs): %s",
+                  err->message);
+}
+
+/* The host shares our directory when its marker is there and some ferryd
+ * holds its lock (lock_manager.h). */
+static gboolean lockd_shares_with(gpointer mgr_priv, const unsigned char *host_uuid)
+{
+    Lockd *lockd = mgr_priv;
+    g_autofree char *file = lockd_marker_path(lockd, host_uuid);
+    struct flock fl;
+    g_auto(FerryFd) fd = -1;
+    struct stat st;
+
+    if (lockd->have_uuid && ferry_uuid_equal(host_uuid, lockd->host_uuid))
+        return FALSE;
+    do {
+        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        FLOG_DEBUG("host marker '%s': %s", file, g_strerror(errno));
+        return FALSE;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return FALSE;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK; /* what would conflict with it: any lock */
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_OFD_GETLK, &fl) < 0) {
+        FLOG_WARN("host marker '%s': cannot query its lock: %s", file, g_strerror(errno));
+        return FALSE;
+    }
+    if (fl.l_type == F_UNLCK) {
+        FLOG_DEBUG("host marker '%s' is not locked: that host does not use this directory now",
+                   file);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* The directory must be there: see lock_manager.h for why ferry never
@@ -295,6 +417,7 @@ static gboolean lockd_register(gpointer h_priv, GError **error)
         return TRUE;
     if (!lockd_check_dir(h->lockd, error))
         return FALSE;
+    lockd_mark_try(h->lockd);
 
     g_autoptr(GArray) opened = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint i = 0; i < h->leases->len; i++) {
@@ -594,4 +717,5 @@ const LockDriver lock_driver_lockd = {
     .inquire = lockd_inquire,
     .get_fds = lockd_get_fds,
     .adopt = lockd_adopt,
+    .shares_with = lockd_shares_with,
 };

@@ -10,6 +10,7 @@
 
 #include "util/error.h"
 #include "util/log.h"
+#include "util/uuid.h"
 
 #include "driver/lock_manager.h"
 
@@ -77,6 +78,13 @@ void lock_manager_unref(LockManager *mgr)
 const char *lock_manager_get_name(const LockManager *mgr)
 {
     return mgr->driver->name;
+}
+
+gboolean lock_manager_shares_with(LockManager *mgr, const unsigned char *host_uuid)
+{
+    if (!host_uuid || ferry_uuid_is_null(host_uuid) || !mgr->driver->shares_with)
+        return FALSE;
+    return mgr->driver->shares_with(mgr->priv, host_uuid);
 }
 
 /* ------------------------------------------------------------ handles */

@@ -98,6 +98,10 @@
 typedef struct {
     /* lockd: the shared lease directory (absolute).  Ignored by nop. */
     const char *lease_dir;
+    /* lockd: this host's UUID (FERRY_UUID_BUFLEN bytes), marked in the
+     * lease directory (see lock_manager_shares_with); NULL or all zero: no
+     * marker.  Ignored by nop. */
+    const unsigned char *host_uuid;
 } LockManagerConfig;
 
 typedef struct _LockManager LockManager;
@@ -121,6 +125,24 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LockManager, lock_manager_unref)
 
 /* "nop", "lockd": the driver attribute of the cookie's <lockstate>. */
 const char *lock_manager_get_name(const LockManager *mgr);
+
+/* Whether the host called host_uuid keeps its leases where this one does,
+ * so that a lease this host can take is one that host does not hold.
+ * Only then may a free lease say that the guest does not run there.
+ *
+ * lockd: each ferryd marks its presence in its lease directory, at start
+ * (and again at each register until that worked): the file
+ * <lease_dir>/hosts/<host-uuid> (mode 0644, created when missing, never
+ * removed), on which it holds a shared OFD lock for as long as its
+ * manager lives.  A host shares the directory when its marker is there
+ * and locked: a marker left by a host that no longer uses the directory
+ * (or no longer runs) is not locked, and a host with its own local
+ * directory has no marker in ours.  Failing to mark is logged (peers then
+ * do not rely on the leases of this host).
+ *
+ * nop: never (it keeps no leases).  FALSE as well for a NULL or all-zero
+ * UUID, or this host's own. */
+gboolean lock_manager_shares_with(LockManager *mgr, const unsigned char *host_uuid);
 
 /* ------------------------------------------------------------ handles */
 
@@ -208,6 +230,8 @@ typedef struct {
     GArray *(*get_fds)(gpointer h_priv);
     gboolean (*adopt)(gpointer h_priv, int pidfd, const LockManagerFd *fds, gsize nfds,
                       gboolean held, GError **error);
+    /* NULL: shares with nobody.  host_uuid is neither NULL nor zero. */
+    gboolean (*shares_with)(gpointer mgr_priv, const unsigned char *host_uuid);
 } LockDriver;
 
 extern const LockDriver lock_driver_nop;

@@ -276,7 +276,7 @@ static gpointer qemu_driver_caps_probe(gpointer data)
 QemuDriver *qemu_driver_open(const QemuDriverConfig *cfg, GError **error)
 {
     QemuDriver *drv = g_new0(QemuDriver, 1);
-    LockManagerConfig lcfg = { .lease_dir = cfg->lease_dir };
+    LockManagerConfig lcfg = { .lease_dir = cfg->lease_dir, .host_uuid = cfg->host_uuid };
     g_autofree char *lock_path = NULL;
     const char *dirs[4];
     int n;

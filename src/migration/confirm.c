@@ -18,6 +18,12 @@
  * there), fails, and unwinds as a cancelled one.  Not after post-copy began
  * (nothing is undone then), and not for a migration that leaves the guest
  * paused on the destination (it holds no leases there until resumed).
+ * And only when the destination keeps its leases where this host does
+ * (lock_manager_shares_with: it marked itself in our lease directory; its
+ * host UUID came in cookie 2): a destination with a lease directory of its
+ * own holds its leases there, so a free lease here says nothing, and
+ * Confirm3 goes on as a plain success (as it also does when cookie 2 was
+ * missing).
  */
 #include <config.h>
 
@@ -35,9 +41,12 @@
 /* FALSE (error set) when the leases were free, so the destination does not
  * run the guest: they are held here again then (obj locked, the job
  * owned).  TRUE when someone else holds them, or when nothing tells. */
-static gboolean confirm_check_leases(DomainObj *obj, unsigned int flags, GError **error)
+static gboolean confirm_check_leases(QemuDriver *drv, DomainObj *obj, unsigned int flags,
+                                     GError **error)
 {
     LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
+    const unsigned char *dest = domain_job_get_peer_host(obj);
+    char dest_str[FERRY_UUID_STRING_BUFLEN];
     g_auto(GStrv) leases = NULL;
     g_autoptr(GError) err = NULL;
 
@@ -46,6 +55,22 @@ static gboolean confirm_check_leases(DomainObj *obj, unsigned int flags, GError 
     leases = lock_manager_inquire(lock);
     if (!leases[0])
         return TRUE;
+    if (!dest) {
+        FLOG_INFO("domain '%s': confirm: the destination's host is unknown (no cookie 2): "
+                  "not checking its leases",
+                  domain_obj_name(obj));
+        return TRUE;
+    }
+    ferry_uuid_format(dest, dest_str);
+    if (!lock_manager_shares_with(drv->lockmgr, dest)) {
+        FLOG_INFO("domain '%s': confirm: destination host %s does not share this host's lease "
+                  "directory: not checking its leases",
+                  domain_obj_name(obj), dest_str);
+        return TRUE;
+    }
+    FLOG_INFO("domain '%s': confirm: destination host %s shares this host's lease directory: "
+              "checking that it holds the leases",
+              domain_obj_name(obj), dest_str);
     if (!lock_manager_acquire(lock, NULL, NULL, &err)) {
         /* denied: held elsewhere, by the destination's guest */
         if (!ferry_error_is(err, FERRY_ERR_OPERATION_DENIED))
@@ -83,7 +108,8 @@ static gboolean confirm_cancelled(QemuDriver *drv, DomainObj *obj, DomainJobStat
 static gboolean confirm_success(QemuDriver *drv, DomainObj *obj, GBytes *cookie_in,
                                 unsigned int flags, GError **error)
 {
-    const char *name = domain_obj_name(obj);
+    /* a copy: the running definition (and its name) goes with QEMU */
+    g_autofree char *name = g_strdup(domain_obj_name(obj));
     g_autoptr(GError) err = NULL;
     g_autoptr(MigrationCookie) cookie = NULL;
 
@@ -118,7 +144,7 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
 {
     g_autoptr(DomainObjLocked) obj = NULL;
     g_autoptr(GError) first = NULL;
-    const char *name;
+    g_autofree char *name = NULL;
     gboolean ok = TRUE;
 
     if (!migration_params_check(dom->name, "confirm", params, flags, error))
@@ -128,7 +154,8 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
         return migration_src_confirm_offline(drv, dom, flags, cancelled, error);
     if (!(obj = migration_find(drv, dom->uuid, error)))
         return FALSE;
-    name = domain_obj_name(obj);
+    /* a copy: the running definition (and its name) goes with QEMU */
+    name = g_strdup(domain_obj_name(obj));
     if (cancelled && domain_job_get_async(obj) != DOMAIN_ASYNC_JOB_MIGRATION_OUT) {
         /* Perform3 failed and unwound already (and ended the job) */
         FLOG_DEBUG("domain '%s': confirm (cancelled): nothing left to undo", name);
@@ -141,7 +168,7 @@ gboolean migration_src_confirm(QemuDriver *drv, guint64 conn_id, const DriverDom
 
     if (cancelled)
         return confirm_cancelled(drv, obj, DOMAIN_JOB_STATUS_CANCELED, error);
-    if (!confirm_check_leases(obj, flags, &first)) {
+    if (!confirm_check_leases(drv, obj, flags, &first)) {
         g_autoptr(GError) later = NULL;
 
         if (!confirm_cancelled(drv, obj, DOMAIN_JOB_STATUS_FAILED, &later))

@@ -448,6 +448,8 @@ static gboolean perform_check(QemuDriver *drv, DomainObj *obj, const TypedParams
         ferry_fail(error, FERRY_ERR_OPERATION_INVALID, "domain '%s' is no longer running", name);
         return FALSE;
     }
+    /* who the destination is: Confirm3 asks whether it shares our leases */
+    domain_job_set_peer_host(obj, cookie ? cookie->hostuuid : NULL);
     *cookie_out = g_steal_pointer(&cookie);
     return TRUE;
 }
