@@ -113,18 +113,19 @@ static int open_output(const char *path)
     return fd;
 }
 
-Background *ferry_background(const char *dir, const char *uri, const char *const *args)
+Background *background_start(const char *dir, const char *tag, const char *const *argv)
 {
-    g_autoptr(GPtrArray) argv = ferry_argv(uri, args);
     g_autoptr(GError) err = NULL;
+    g_autofree char *out_name = g_strdup_printf("%s-bg.out", tag);
+    g_autofree char *err_name = g_strdup_printf("%s-bg.err", tag);
     Background *bg = g_new0(Background, 1);
     int out, errfd;
 
-    bg->out_path = g_build_filename(dir, "ferry-bg.out", NULL);
-    bg->err_path = g_build_filename(dir, "ferry-bg.err", NULL);
+    bg->out_path = g_build_filename(dir, out_name, NULL);
+    bg->err_path = g_build_filename(dir, err_name, NULL);
     out = open_output(bg->out_path);
     errfd = open_output(bg->err_path);
-    bg->sp = spawn_new((const char *const *)argv->pdata);
+    bg->sp = spawn_new(argv);
     spawn_set_env(bg->sp, "FERRY_DEFAULT_URI", NULL);
     spawn_set_stdout_fd(bg->sp, out);
     spawn_set_stderr_fd(bg->sp, errfd);
@@ -134,6 +135,24 @@ Background *ferry_background(const char *dir, const char *uri, const char *const
     close(out);
     close(errfd);
     return bg;
+}
+
+Background *ferry_background(const char *dir, const char *uri, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = ferry_argv(uri, args);
+
+    return background_start(dir, "ferry", (const char *const *)argv->pdata);
+}
+
+gpointer migrate3_thread(gpointer data)
+{
+    Migrate3Run *run = data;
+
+    run->ddom =
+        ferry_domain_migrate3(run->dom, run->dconn, run->params, run->nparams, FERRY_MIGRATE_LIVE);
+    if (!run->ddom)
+        run->error = g_strdup(ferry_get_last_error_message());
+    return NULL;
 }
 
 /* Waits for it to end; its exit status and output. */

@@ -78,12 +78,28 @@ typedef struct {
 void background_free(Background *bg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Background, background_free)
 
+/* argv in the background; its output in dir/TAG-bg.{out,err}. */
+Background *background_start(const char *dir, const char *tag, const char *const *argv);
+
 /* ferry -c URI ARGS... in the background; its files go under dir. */
 #define FERRY_BG(dir, uri, ...) \
     ferry_background((dir), (uri), (const char *const[]){ __VA_ARGS__, NULL })
 Background *ferry_background(const char *dir, const char *uri, const char *const *args);
 /* Waits for it to end; its exit status and output. */
 Run *background_wait(Background *bg);
+
+/* ferry_domain_migrate3(dom, dconn, params, FERRY_MIGRATE_LIVE) on a
+ * thread of its own (migrate3_thread): ddom, or error, when it returned. */
+typedef struct {
+    FerryDomain *dom;
+    FerryConnect *dconn;
+    FerryTypedParameter *params;
+    int nparams;
+    FerryDomain *ddom;
+    char *error;
+} Migrate3Run;
+
+gpointer migrate3_thread(gpointer data);
 
 /* ---------------------------------------------------------------- fixture */
 

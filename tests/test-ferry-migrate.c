@@ -470,26 +470,6 @@ static void test_virsh(Fixture *fx, gconstpointer data)
 /* ferry_domain_migrate3 from a thread while this one uses the same
  * connection and domain: statistics, then the speed raised so that it
  * ends; the returned domain is B's. */
-typedef struct {
-    FerryDomain *dom;
-    FerryConnect *dconn;
-    FerryTypedParameter *params;
-    int nparams;
-    FerryDomain *ddom;
-    char *error;
-} Migrate3Run;
-
-static gpointer migrate3_thread(gpointer data)
-{
-    Migrate3Run *run = data;
-
-    run->ddom =
-        ferry_domain_migrate3(run->dom, run->dconn, run->params, run->nparams, FERRY_MIGRATE_LIVE);
-    if (!run->ddom)
-        run->error = g_strdup(ferry_get_last_error_message());
-    return NULL;
-}
-
 static void test_api(Fixture *fx, gconstpointer data)
 {
     Migrate3Run run = { 0 };

@@ -234,29 +234,12 @@ static void check_completed(EventLog *a, EventLog *b)
 static Background *virsh_background(const char *dir, const char *const *args)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GError) err = NULL;
-    Background *bg = g_new0(Background, 1);
-    int out, errfd;
 
     g_ptr_array_add(argv, (gpointer)VIRSH);
     for (gsize i = 0; args[i]; i++)
         g_ptr_array_add(argv, (gpointer)args[i]);
     g_ptr_array_add(argv, NULL);
-    bg->out_path = g_build_filename(dir, "virsh-bg.out", NULL);
-    bg->err_path = g_build_filename(dir, "virsh-bg.err", NULL);
-    out = open(bg->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    errfd = open(bg->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    g_assert_cmpint(out, >=, 0);
-    g_assert_cmpint(errfd, >=, 0);
-    bg->sp = spawn_new((const char *const *)argv->pdata);
-    spawn_set_stdout_fd(bg->sp, out);
-    spawn_set_stderr_fd(bg->sp, errfd);
-    spawn_set_kill_grace(bg->sp, 2000);
-    g_assert_true(spawn_start(bg->sp, &err));
-    g_assert_no_error(err);
-    close(out);
-    close(errfd);
-    return bg;
+    return background_start(dir, "virsh", (const char *const *)argv->pdata);
 }
 
 /* ---------------------------------------------------------------- cases */
@@ -364,26 +347,6 @@ static void test_ferry(Fixture *fx, gconstpointer data)
 /* libferry: a pre-copy migration (ferry_domain_migrate3) that does not
  * converge until sped up after its third pass: increasing iterations,
  * one JOB_COMPLETED per side; after deregistering, nothing more. */
-typedef struct {
-    FerryDomain *dom;
-    FerryConnect *dconn;
-    FerryTypedParameter *params;
-    int nparams;
-    FerryDomain *ddom;
-    char *error;
-} Migrate3Run;
-
-static gpointer migrate3_thread(gpointer data)
-{
-    Migrate3Run *run = data;
-
-    run->ddom =
-        ferry_domain_migrate3(run->dom, run->dconn, run->params, run->nparams, FERRY_MIGRATE_LIVE);
-    if (!run->ddom)
-        run->error = g_strdup(ferry_get_last_error_message());
-    return NULL;
-}
-
 static void test_api(Fixture *fx, gconstpointer data)
 {
     Migrate3Run run = { 0 };
