@@ -41,6 +41,9 @@
 #include "rpc/remote_driver.h"
 #include "tests/ferryd-testutils.h"
 #include "tests/migration-testutils.h"
+
+/* tunnelled throughput over direct: issue 7 asks for at least this */
+#define TUNNEL_RATIO_GOAL 0.9
 #include "tests/tls-certs.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -327,8 +330,9 @@ int main(int argc, char **argv)
                d[mode].ferryd ? vmhwm_kib(spawn_get_pid(d[mode].ferryd)) : 0, med[mode][1],
                med[mode][2]);
     printf("  \"source_process_vmhwm_kib\": %" G_GUINT64_FORMAT ",\n", vmhwm_kib(getpid()));
-    printf("  \"ratio\": %.3f,\n  \"goal\": 0.9,\n  \"ok\": %s\n}\n",
-           med[MODE_DIRECT][0] > 0 ? med[MODE_TUNNELLED][0] / med[MODE_DIRECT][0] : 0.0,
+    double ratio = med[MODE_DIRECT][0] > 0 ? med[MODE_TUNNELLED][0] / med[MODE_DIRECT][0] : 0.0;
+    printf("  \"ratio\": %.3f,\n  \"goal\": %.1f,\n  \"goal_met\": %s,\n  \"runs_ok\": %s\n}\n",
+           ratio, TUNNEL_RATIO_GOAL, !status && ratio >= TUNNEL_RATIO_GOAL ? "true" : "false",
            status ? "false" : "true");
 
     for (Mode mode = 0; mode < MODE_LAST; mode++)
