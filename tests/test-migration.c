@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "driver/domain_obj.h"
+#include "driver/qemu_monitor.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "tests/migration-testutils.h"
@@ -307,6 +308,105 @@ static void test_fail_perform(Fixture *fx, gconstpointer data)
     g_assert_no_error(err2);
     check_source_untouched(fx, &dom);
     g_assert_true(fx->src->ops->destroy(fx->src, &dom, 0, NULL));
+}
+
+/* The migration capabilities the source's QEMU has on now (names, in
+ * QEMU's order, space-separated). */
+static char *source_caps_on(Fixture *fx, const DriverDomain *dom)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QemuMonitor) mon = NULL;
+    g_autoptr(json_object) ret = NULL;
+    g_autoptr(GString) on = g_string_new("");
+
+    {
+        g_autoptr(DomainObj) obj = domain_list_find_by_uuid(qemu_driver_get_domains(fx->a),
+                                                            dom->uuid, DOMAIN_LOOKUP_LOCKED, NULL);
+
+        g_assert_nonnull(obj);
+        mon = qemu_monitor_ref(domain_obj_get_monitor(obj));
+        domain_obj_unlock(obj);
+    }
+    ret = qmp_call(mon, "query-migrate-capabilities", NULL, &err);
+    g_assert_no_error(err);
+    for (size_t i = 0; i < json_object_array_length(ret); i++) {
+        json_object *c = json_object_array_get_idx(ret, i);
+        json_object *name = NULL, *state = NULL;
+
+        g_assert_true(json_object_object_get_ex(c, "capability", &name));
+        g_assert_true(json_object_object_get_ex(c, "state", &state));
+        if (json_object_get_boolean(state))
+            g_string_append_printf(on, "%s%s", on->len ? " " : "", json_object_get_string(name));
+    }
+    return g_string_free(g_steal_pointer(&on), FALSE);
+}
+
+/* Begin3, Prepare3, a Perform3 that QEMU's capabilities reach but whose
+ * connection is refused, then Finish3 and Confirm3 cancelled. */
+static void perform_refused(Fixture *fx, const DriverDomain *dom, unsigned int flags)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(TypedParams) params = mig_params(fx, dom);
+    g_autoptr(TypedParams) dparams = NULL;
+    g_autoptr(TypedParams) sparams = NULL;
+    g_autoptr(GBytes) c1 = NULL, c2 = NULL, c3 = NULL, c4 = NULL;
+    g_autofree char *xml = NULL, *uri = NULL, *bad_uri = NULL;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    int port = 0;
+
+    g_assert_true(fx->src->ops->migrate_begin3(fx->src, dom, params, flags, &c1, &xml, &err));
+    g_assert_no_error(err);
+    dparams = typed_params_copy(params);
+    typed_params_remove(dparams, MIGRATION_PARAM_DEST_XML);
+    typed_params_add_string(dparams, MIGRATION_PARAM_DEST_XML, xml, NULL);
+    g_assert_true(fx->dst->ops->migrate_prepare3(fx->dst, dparams, c1, flags, &c2, &uri, &err));
+    g_assert_no_error(err);
+    close(listen_any(&port));
+    bad_uri = g_strdup_printf("tcp:127.0.0.1:%d", port);
+    sparams = typed_params_copy(params);
+    typed_params_add_string(sparams, MIGRATION_PARAM_URI, bad_uri, NULL);
+    g_assert_false(
+        fx->src->ops->migrate_perform3(fx->src, dom, NULL, sparams, c2, flags, &c3, &err));
+    g_assert_nonnull(err);
+    g_clear_error(&err);
+    typed_params_add_string(params, MIGRATION_PARAM_DEST_NAME, "mig1", NULL);
+    g_assert_false(
+        fx->dst->ops->migrate_finish3(fx->dst, params, c3, flags, TRUE, &arrived, &c4, &err));
+    g_clear_error(&err);
+    g_assert_true(fx->src->ops->migrate_confirm3(fx->src, dom, NULL, NULL, flags, TRUE, &err));
+    g_assert_no_error(err);
+}
+
+/* ferry sends QEMU only the capabilities that change: what a failed
+ * migration left on is turned off by the next one, which then succeeds. */
+static void test_caps_after_failure(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_auto(DriverDomain) arrived = DRIVER_DOMAIN_INIT;
+    g_autoptr(TypedParams) params = NULL;
+    g_autofree char *before = NULL, *left = NULL, *after = NULL;
+
+    if (!have_guest(fx))
+        return;
+    start_guest(fx, &dom, FALSE);
+    before = source_caps_on(fx, &dom);
+    g_assert_cmpstr(before, ==, ""); /* QEMU's defaults */
+    perform_refused(fx, &dom, MIGRATION_LIVE | MIGRATION_AUTO_CONVERGE);
+    left = source_caps_on(fx, &dom);
+    g_assert_cmpstr(left, ==, "auto-converge events pause-before-switchover");
+    perform_refused(fx, &dom, MIGRATION_LIVE);
+    after = source_caps_on(fx, &dom);
+    g_assert_cmpstr(after, ==, "events pause-before-switchover");
+    check_source_untouched(fx, &dom);
+
+    params = mig_params(fx, &dom);
+    migration_sequence(fx->src, fx->dst, &dom, params, MIGRATION_LIVE, &arrived, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(state_of(fx->dst, &arrived), ==, DRIVER_STATE_RUNNING);
+    check_guest_moved(fx);
+    g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
+    g_assert_no_error(err);
 }
 
 /* domjobabort during Perform3 (slowed down to 1 MiB/s): the source
@@ -1051,6 +1151,7 @@ int main(int argc, char **argv)
     ADD("options/xbzrle", test_options, &xbzrle);
     ADD("options/compress-mt", test_options, &mt);
     ADD("options/auto-converge", test_options, &autoconv);
+    ADD("options/caps-after-failure", test_caps_after_failure, NULL);
 #undef ADD
     return g_test_run();
 }

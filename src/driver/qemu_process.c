@@ -120,6 +120,8 @@ void qemu_process_unref(QemuProcess *proc)
     if (proc->retire_ports)
         g_array_unref(proc->retire_ports);
     g_queue_clear_full(&proc->events, (GDestroyNotify)qemu_event_free);
+    if (proc->migration_caps_on)
+        g_hash_table_unref(proc->migration_caps_on);
     g_mutex_clear(&proc->ev_lock);
     g_free(proc->name);
     g_free(proc);
@@ -128,6 +130,33 @@ void qemu_process_unref(QemuProcess *proc)
 QemuProcess *qemu_process_get(DomainObj *obj)
 {
     return obj->priv;
+}
+
+gboolean qemu_process_migration_cap_known(QemuProcess *proc, const char *cap, gboolean *on)
+{
+    if (!proc || !proc->migration_caps_on)
+        return FALSE;
+    *on = g_hash_table_contains(proc->migration_caps_on, cap);
+    return TRUE;
+}
+
+void qemu_process_note_migration_caps(QemuProcess *proc, const char *const *caps,
+                                      const gboolean *on, guint n)
+{
+    if (!proc || !proc->migration_caps_on)
+        return;
+    for (guint i = 0; i < n; i++) {
+        if (on[i])
+            g_hash_table_add(proc->migration_caps_on, g_strdup(caps[i]));
+        else
+            g_hash_table_remove(proc->migration_caps_on, caps[i]);
+    }
+}
+
+void qemu_process_forget_migration_caps(QemuProcess *proc)
+{
+    if (proc)
+        g_clear_pointer(&proc->migration_caps_on, g_hash_table_unref);
 }
 
 gboolean qemu_process_is_autodestroy(QemuProcess *proc)
@@ -1426,6 +1455,8 @@ gboolean qemu_process_start_incoming(QemuDriver *drv, DomainObj *obj, const char
     }
 
     QemuProcess *proc = qemu_process_new(drv, obj);
+    /* a QEMU we start has QEMU's defaults: every migration capability off */
+    proc->migration_caps_on = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     if (!qemu_start_spawn(&st, proc, argv, env, error)) {
         qemu_graphics_release_ports(drv, obj->def);
         qemu_process_unref(proc);

@@ -112,6 +112,16 @@ gboolean qemu_process_powerdown(QemuDriver *drv, DomainObj *obj, GError **error)
 
 /* The domain's process (NULL when not running here): for identity checks. */
 QemuProcess *qemu_process_get(DomainObj *obj);
+/* The migration capabilities ferry last set in the domain's QEMU (obj
+ * locked; params.c sends only what changes).  known: TRUE with *on for a
+ * QEMU ferry started (QEMU's defaults at first: all off); FALSE when
+ * unknown (a QEMU found by reconnect, or after forget). */
+gboolean qemu_process_migration_cap_known(QemuProcess *proc, const char *cap, gboolean *on);
+/* QEMU took migrate-set-capabilities with these n states. */
+void qemu_process_note_migration_caps(QemuProcess *proc, const char *const *caps,
+                                      const gboolean *on, guint n);
+/* migrate-set-capabilities failed or may have half-applied: unknown. */
+void qemu_process_forget_migration_caps(QemuProcess *proc);
 /* TRUE when the domain was started with AUTODESTROY. */
 gboolean qemu_process_is_autodestroy(QemuProcess *proc);
 /* The disk leases of a running domain (NULL when not running): the

@@ -41,6 +41,10 @@ struct _QemuProcess {
     guint64 conn;
     gboolean destroying; /* ferry is killing it */
     gboolean shutdown_seen; /* SHUTDOWN: the guest, a signal or QMP quit asked */
+    /* The migration capabilities ferry turned on in this QEMU (their
+     * names); NULL when unknown: a QEMU found by reconnect, or one whose
+     * migrate-set-capabilities failed. */
+    GHashTable *migration_caps_on;
 
     /* Retiring (qemu_process_retire): guarded by the driver's
      * retire_lock. */

@@ -10,6 +10,7 @@
 #define FERRY_ERROR_DOMAIN FERRY_FROM_MIGRATION
 #define FERRY_LOG_MODULE "migration.params"
 
+#include "driver/qemu_process.h"
 #include "migration/migration_priv.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -246,6 +247,7 @@ typedef struct {
     GPtrArray *names;
     GArray *states;
     json_object *params;
+    gboolean caps_set; /* QEMU took migrate-set-capabilities */
 } ApplyData;
 
 static gboolean apply_cb(QemuMonitor *mon, gpointer opaque, GError **error)
@@ -256,6 +258,7 @@ static gboolean apply_cb(QemuMonitor *mon, gpointer opaque, GError **error)
                                                        (const gboolean *)(void *)d->states->data,
                                                        d->names->len, error))
         return FALSE;
+    d->caps_set = TRUE;
     if (json_object_object_length(d->params) > 0 &&
         !qmp_migrate_set_parameters(mon, d->params, error))
         return FALSE;
@@ -273,6 +276,8 @@ gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob 
     g_autoptr(GArray) states = g_array_new(FALSE, TRUE, sizeof(gboolean));
     g_autoptr(json_object) qparams = json_object_new_object();
     const char *multifd_method = NULL;
+    QemuProcess *proc = qemu_process_get(obj);
+    gboolean ok;
 
     if (!caps)
         return FALSE;
@@ -282,6 +287,7 @@ gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob 
     for (gsize i = 0; i < G_N_ELEMENTS(migration_caps); i++) {
         const MigrationCapMap *m = &migration_caps[i];
         gboolean on = cap_on(m, methods, flags, side);
+        gboolean was_on;
 
         if (!qemu_caps_has_migration_capability(caps, m->capability)) {
             if (on && m->when != MIGRATION_CAP_ALWAYS) {
@@ -296,6 +302,10 @@ gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob 
             }
             continue;
         }
+        /* QEMU has it so already: every byte sent costs (QEMU's monitor
+         * reads its input one byte per main-loop iteration) */
+        if (qemu_process_migration_cap_known(proc, m->capability, &was_on) && was_on == on)
+            continue;
         g_ptr_array_add(names, (gpointer)m->capability);
         g_array_append_val(states, on);
     }
@@ -367,8 +377,16 @@ gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob 
                                    json_object_new_int64((int64_t)tuning.max_downtime_ms));
     }
 
-    ApplyData d = { names, states, qparams };
-    FLOG_DEBUG("domain '%s': %u migration capabilities, parameters %s", name, names->len,
+    ApplyData d = { names, states, qparams, FALSE };
+    FLOG_DEBUG("domain '%s': %u migration capabilities to change, parameters %s", name, names->len,
                json_object_to_json_string(qparams));
-    return migration_monitor_run(obj, job, apply_cb, &d, error);
+    ok = migration_monitor_run(obj, job, apply_cb, &d, error);
+    /* the monitor dropped the lock: the process may have gone meanwhile */
+    proc = qemu_process_get(obj);
+    if (d.caps_set)
+        qemu_process_note_migration_caps(proc, (const char *const *)names->pdata,
+                                         (const gboolean *)(void *)states->data, names->len);
+    else if (names->len)
+        qemu_process_forget_migration_caps(proc); /* failed, or timed out half-way */
+    return ok;
 }
