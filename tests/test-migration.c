@@ -427,7 +427,7 @@ static void test_abort_perform(Fixture *fx, gconstpointer data)
     GThread *thread = g_thread_new("migrate", sequence_thread, &run);
 
     /* wait until QEMU migrates and measures its rate: the bandwidth asked
-     * for (1 MiB/s; QEMU's own default would be 32 MiB/s, ferry's
+     * for (1 MiB/s; QEMU's own default would be 128 MiB/s, ferry's
      * unlimited) bounds it */
     for (;;) {
         g_autoptr(TypedParams) stats = NULL;

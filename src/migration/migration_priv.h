@@ -57,10 +57,12 @@ gboolean migration_params_check(const char *name, const char *phase, const Typed
 
 /* Sets the QEMU migration capabilities and parameters the flags and typed
  * parameters ask for, on one side (obj locked, the async job owned).
- * Every capability of the table that QEMU has is set (off unless asked),
- * so that nothing left from an earlier migration leaks in.  On the source
+ * The capabilities of the table that QEMU has are set on or off as this
+ * migration wants them, sending only those whose state in that QEMU
+ * differs from what ferry last set (all of them when that is unknown), so
+ * that nothing left from an earlier migration leaks in.  On the source
  * max-bandwidth is always set: the user's, or unlimited (QEMU's default is
- * 32 MiB/s). */
+ * a limit: 128 MiB/s in 7.2). */
 gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob job,
                                 const TypedParams *params, unsigned int flags, MigrationSide side,
                                 GError **error);

@@ -363,7 +363,7 @@ gboolean migration_params_apply(QemuDriver *drv, DomainObj *obj, DomainAsyncJob 
 
         /* migrate-setspeed / migrate-setmaxdowntime given before */
         qemu_driver_get_migrate_tuning(drv, obj->def->uuid, &tuning);
-        /* QEMU's default max-bandwidth is 32 MiB/s: unlimited unless asked */
+        /* QEMU's default max-bandwidth is a limit (7.2: 128 MiB/s): unlimited unless asked */
         if (!json_object_object_get_ex(qparams, "max-bandwidth", NULL)) {
             long long bw = MIGRATION_BANDWIDTH_UNLIMITED;
 
