@@ -86,6 +86,14 @@ static gboolean cont_cb(QemuMonitor *mon, gpointer opaque, GError **error)
     return qmp_cont(mon, error);
 }
 
+/* *(char **)opaque: QEMU's run state ("finish-migrate", "postmigrate"...). */
+static gboolean runstate_cb(QemuMonitor *mon, gpointer opaque, GError **error)
+{
+    gboolean running = FALSE;
+
+    return qmp_query_status(mon, &running, opaque, error);
+}
+
 /* The CPUs are stopped (a user's resume may have raced with QEMU's stop
  * at the switchover: then they are stopped again); *(gboolean *)opaque
  * says whether they ran. */
@@ -150,6 +158,28 @@ static void perform_wait(DomainObj *obj, PerformPoll *p)
     if (domain_job_migration_events(obj) == p->events)
         g_cond_wait_until(&obj->job_cond, &obj->lock, until);
     p->interval_ms = MIN(p->interval_ms * 2, p->max_ms);
+}
+
+/* QEMU reports a migration completed a moment before its run state leaves
+ * "finish-migrate", and refuses `cont` until it has ("Migration is not
+ * finalized yet"): a Confirm3 cancelled right after Perform3 can come in
+ * between.  Waits for that moment (obj locked, the job owned). */
+static void perform_wait_finalized(DomainObj *obj, gint64 deadline)
+{
+    PerformPoll poll = { .interval_ms = PERFORM_POLL_MIN_MS, .max_ms = PERFORM_POLL_MAX_MS };
+
+    for (;;) {
+        g_autofree char *state = NULL;
+        g_autoptr(GError) err = NULL;
+
+        if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, runstate_cb, &state,
+                                   &err) ||
+            !state || !g_str_equal(state, "finish-migrate") || g_get_monotonic_time() > deadline ||
+            !domain_obj_is_active(obj))
+            return;
+        poll.events = domain_job_migration_events(obj);
+        perform_wait(obj, &poll);
+    }
 }
 
 /* Rollback of a guest that stays paused (obj locked, the job owned). */
@@ -231,6 +261,9 @@ void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error)
         return;
     }
     if (domain_obj_get_state(obj, NULL) == DOMAIN_STATE_RUNNING)
+        return;
+    perform_wait_finalized(obj, deadline);
+    if (!domain_obj_is_active(obj))
         return;
     domain_job_expect_resume(obj, "migration-canceled");
     if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, cont_cb, NULL, &err)) {
