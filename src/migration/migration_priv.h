@@ -173,6 +173,11 @@ gboolean migration_src_begin(QemuDriver *drv, guint64 conn_id, const DriverDomai
 MigrationCookie *migration_prepare_cookie(QemuDriver *drv, DomainObj *obj, const char *name,
                                           const char *host, const TypedParams *params,
                                           unsigned int flags, GError **error);
+/* The incoming definition, for Prepare3 and its tunnelled variant: the
+ * parameters' destination_xml (with cookie 1's uuid), renamed to
+ * destination_name when given. */
+DomainDef *migration_dst_prepare_def(MigrationCookie *cookie, const TypedParams *params,
+                                     GError **error);
 gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedParams *params,
                                GBytes *cookie_in, unsigned int flags, GBytes **cookie_out,
                                char **uri_out, GError **error);

@@ -182,8 +182,8 @@ static gboolean prepare_listen(QemuDriver *drv, DomainObj *obj, PrepareAddr *add
     }
 }
 
-/* The incoming definition: destination_xml, renamed to destination_name. */
-static DomainDef *prepare_def(MigrationCookie *cookie, const TypedParams *params, GError **error)
+DomainDef *migration_dst_prepare_def(MigrationCookie *cookie, const TypedParams *params,
+                                     GError **error)
 {
     const char *xml = NULL, *dname = NULL;
     g_autoptr(GError) err = NULL;
@@ -272,7 +272,7 @@ gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedPara
     if (flags & MIGRATION_OFFLINE)
         return migration_dst_prepare_offline(drv, cookie, params, flags, cookie_out, uri_out,
                                              error);
-    if (!(def = prepare_def(cookie, params, error)))
+    if (!(def = migration_dst_prepare_def(cookie, params, error)))
         return FALSE;
     name = g_strdup(def->name);
     if (!prepare_addr(drv, name, params, &addr, error))

@@ -37,40 +37,6 @@ static gboolean incoming_fd_cb(QemuMonitor *mon, gpointer opaque, GError **error
     return FALSE;
 }
 
-/* The incoming definition: destination_xml, renamed to destination_name
- * (what Prepare3 takes). */
-static DomainDef *tunnel_dst_def(MigrationCookie *cookie, const TypedParams *params, GError **error)
-{
-    const char *xml = NULL, *dname = NULL;
-    g_autoptr(GError) err = NULL;
-    g_autoptr(DomainDef) def = NULL;
-
-    if (typed_params_get_string(params, MIGRATION_PARAM_DEST_XML, &xml, error) < 0 ||
-        typed_params_get_string(params, MIGRATION_PARAM_DEST_NAME, &dname, error) < 0)
-        return NULL;
-    if (!xml) {
-        ferry_fail(error, FERRY_ERR_INVALID_ARG, "domain '%s': prepare: no destination XML",
-                   cookie->name);
-        return NULL;
-    }
-    if (!(def = domain_def_parse(xml, DOMAIN_PARSE_INACTIVE, &err))) {
-        ferry_fail(error, FERRY_ERR_XML, "domain '%s': prepare: destination XML: %s", cookie->name,
-                   err->message);
-        return NULL;
-    }
-    if (memcmp(def->uuid, cookie->uuid, FERRY_UUID_BUFLEN) != 0) {
-        ferry_fail(error, FERRY_ERR_INVALID_ARG,
-                   "domain '%s': prepare: the destination XML's uuid is not the cookie's",
-                   cookie->name);
-        return NULL;
-    }
-    if (dname && *dname) {
-        g_free(def->name);
-        def->name = g_strdup(dname);
-    }
-    return g_steal_pointer(&def);
-}
-
 /* Starts the incoming QEMU reading from qemu_fd (obj locked, MIGRATION_IN
  * owned). */
 static gboolean tunnel_dst_start(QemuDriver *drv, guint64 conn_id, DomainObj *obj,
@@ -131,7 +97,7 @@ gboolean migration_dst_prepare_tunnel(QemuDriver *drv, guint64 conn_id, DriverSt
     if (!migration_tunnel_check(cookie->name, "prepare", params, flags, error) ||
         !migration_params_check(cookie->name, "prepare", params, mflags, error))
         return FALSE;
-    if (!(def = tunnel_dst_def(cookie, params, error)))
+    if (!(def = migration_dst_prepare_def(cookie, params, error)))
         return FALSE;
     name = g_strdup(def->name);
     what = g_strdup_printf("domain '%s' (incoming)", name);
