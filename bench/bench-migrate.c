@@ -60,6 +60,10 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_object, json_object_put)
 
 #define OVERHEAD_GOAL_MS 30
+/* Rounds per configuration: QEMU's own migration time varies by tens of ms
+ * from run to run on a 2-core host (on both sides), so a median of 5 can
+ * move the difference by as much as the goal. */
+#define DEFAULT_RUNS 11
 /* QEMU's max-bandwidth for "unlimited", as ferry and libvirt send it. */
 #define BANDWIDTH_UNLIMITED (G_MAXINT64 / (1024 * 1024) * (1024 * 1024))
 /* How often the QMP side asks query-migrate and query-status. */
@@ -1060,7 +1064,8 @@ static gboolean config_define(Bench *b, Config *c, GError **error)
 }
 
 /* One warm-up round (not counted: ferryd's first QEMU of a kind, cold
- * caches), then runs rounds of a ferry and a QMP migration each. */
+ * caches), then runs rounds of a ferry and a QMP migration each, the two
+ * taking turns at going first. */
 static gboolean config_run_all(Bench *b, Config *c, guint runs, GError **error)
 {
     if (!config_define(b, c, error))
@@ -1068,6 +1073,13 @@ static gboolean config_run_all(Bench *b, Config *c, guint runs, GError **error)
     for (guint i = 0; i <= runs; i++) {
         Sample f = { 0 }, q = { 0 };
         g_autoptr(GError) err = NULL;
+        /* the sides take turns at going first (ferry in the warm-up: the
+         * QMP side copies the command line of ferryd's QEMU), so that what
+         * the first one leaves behind, or a drift, weighs on both */
+        gboolean qmp_first = i > 0 && i % 2 == 0;
+
+        if (qmp_first && !run_qmp(b, c, &q, error))
+            return FALSE;
         gboolean ok = run_ferry(b, c, &f, &err);
 
         /* whatever happened, nothing runs between the runs */
@@ -1084,7 +1096,7 @@ static gboolean config_run_all(Bench *b, Config *c, guint runs, GError **error)
             g_propagate_error(error, g_steal_pointer(&err));
             return FALSE;
         }
-        if (!run_qmp(b, c, &q, error))
+        if (!qmp_first && !run_qmp(b, c, &q, error))
             return FALSE;
         if (i == 0) {
             fprintf(stderr, "bench-migrate:   warm-up: ferry %.1f ms, qmp %.1f ms\n", f.wall_ms,
@@ -1094,10 +1106,10 @@ static gboolean config_run_all(Bench *b, Config *c, guint runs, GError **error)
         g_array_append_val(c->ferry, f);
         g_array_append_val(c->qmp, q);
         fprintf(stderr,
-                "bench-migrate:   run %u/%u: ferry %.1f ms (downtime %.0f, guest pause %.0f), "
-                "qmp %.1f ms (downtime %.0f, guest pause %.0f)\n",
-                i, runs, f.wall_ms, f.downtime_ms, f.pause_ms, q.wall_ms, q.downtime_ms,
-                q.pause_ms);
+                "bench-migrate:   run %u/%u (%s first): ferry %.1f ms (downtime %.0f, guest pause "
+                "%.0f), qmp %.1f ms (downtime %.0f, guest pause %.0f)\n",
+                i, runs, qmp_first ? "qmp" : "ferry", f.wall_ms, f.downtime_ms, f.pause_ms,
+                q.wall_ms, q.downtime_ms, q.pause_ms);
     }
     return TRUE;
 }
@@ -1188,11 +1200,25 @@ static gboolean json_config(GString *out, Config *c, gboolean last)
     if (c->ferry->len > 0) {
         json_side(out, "ferry", c->ferry, "job_time_ms", FALSE);
         json_side(out, "qmp", c->qmp, "total_time_ms", FALSE);
+        g_autoptr(GArray) diffs = g_array_new(FALSE, FALSE, sizeof(double));
+
+        /* each round's ferry minus its QMP: the spread shows the noise */
+        for (guint i = 0; i < c->ferry->len && i < c->qmp->len; i++) {
+            double d = g_array_index(c->ferry, Sample, i).wall_ms -
+                       g_array_index(c->qmp, Sample, i).wall_ms;
+
+            g_array_append_val(diffs, d);
+        }
         g_string_append_printf(out,
                                "      \"guest_tick_gap_ms\": %.0f,\n"
-                               "      \"overhead_ms\": %.1f,\n",
+                               "      \"overhead_ms\": %.1f,\n"
+                               "      \"overhead_paired_median_ms\": %.1f,\n"
+                               "      \"overhead_paired_ms_runs\": [",
                                sample_median(c->ferry, G_STRUCT_OFFSET(Sample, tick_gap_ms)),
-                               overhead);
+                               overhead, median(diffs));
+        for (guint i = 0; i < diffs->len; i++)
+            g_string_append_printf(out, "%s%.1f", i ? ", " : "", g_array_index(diffs, double, i));
+        g_string_append(out, "],\n");
     }
     g_string_append_printf(out, "      \"overhead_goal_met\": %s\n    }%s\n",
                            met ? "true" : "false", last ? "" : ",");
@@ -1254,7 +1280,7 @@ int main(int argc, char **argv)
     g_autofree char *workloads_opt = NULL;
     Bench b = { 0 };
     GOptionEntry entries[] = {
-        { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Migrations per side and configuration (5)",
+        { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Migrations per side and configuration (11)",
           "N" },
         { "sizes", 0, 0, G_OPTION_ARG_STRING, &sizes_opt, "Guest RAM sizes in MiB (256,1024)",
           "LIST" },
@@ -1284,7 +1310,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (runs <= 0)
-        runs = quick ? 2 : 5;
+        runs = quick ? 2 : DEFAULT_RUNS;
     if (quick && !sizes_opt)
         sizes_opt = g_strdup("256");
     g_auto(GStrv) sizes = g_strsplit(sizes_opt ? sizes_opt : "256,1024", ",", -1);
