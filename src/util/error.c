@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <string.h>
 
+/* For GIO's error codes only: ferry does not link GIO (loading it and
+ * what it pulls in costs every client process time), but a program using
+ * libferry may hand in a GIO error. */
 #include <gio/gio.h>
 
 #define FERRY_ERROR_DOMAIN FERRY_FROM_UTIL
@@ -119,7 +122,8 @@ FerryErrorCode ferry_error_code_of(const GError *err)
             return FERRY_ERR_INTERNAL;
         return err->code;
     }
-    if (err->domain == G_IO_ERROR) {
+    /* GIO's domain, by name: 0 (no domain) unless GIO is loaded */
+    if (err->domain == g_quark_try_string("g-io-error-quark")) {
         switch (err->code) {
         case G_IO_ERROR_TIMED_OUT:
             return FERRY_ERR_OPERATION_TIMEOUT;
