@@ -609,35 +609,68 @@ static gboolean migrate_run(MigrateRun *run)
     return FALSE;
 }
 
+/* The destination's connection, opened by its own thread while the main
+ * one connects to the source and looks the domain up: the two handshakes
+ * overlap instead of adding up. */
+typedef struct {
+    const char *uri;
+    FerryConnect *conn;
+    char *error; /* the thread's last error when conn is NULL */
+} DestOpen;
+
+static gpointer dest_open_thread(gpointer data)
+{
+    DestOpen *d = data;
+
+    d->conn = ferry_connect_open(d->uri, 0);
+    if (!d->conn)
+        d->error = g_strdup(ferry_get_last_error_message());
+    return NULL;
+}
+
 static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
 {
     g_auto(MigrateRequest) req = { 0 };
     MigrateRun run = { 0 };
-    FerryConnect *dconn = NULL;
+    DestOpen dest = { 0 };
+    GThread *opener = NULL;
     FerryDomain *dom;
     gboolean ok = FALSE;
     int iteration_id = -1;
 
     if (!migrate_request_parse(args, &req))
         return FALSE;
-    if (!(dom = shell_domain(sh, args)))
+    /* peer-to-peer: the source's daemon connects to the destination */
+    if (!(req.flags & FERRY_MIGRATE_PEER2PEER)) {
+        dest.uri = req.desturi;
+        opener = g_thread_try_new("ferry-dest-open", dest_open_thread, &dest, NULL);
+        if (!opener)
+            dest_open_thread(&dest);
+    }
+    dom = shell_domain(sh, args);
+    if (opener)
+        g_thread_join(opener);
+    if (!dom) {
+        if (dest.conn)
+            ferry_connect_close(dest.conn);
+        g_free(dest.error);
         return FALSE;
+    }
     run.dom = dom;
     run.req = &req;
     g_mutex_init(&run.lock);
     g_cond_init(&run.cond);
+    if (dest.uri && !dest.conn)
+        shell_error_with_cause(dest.error, "failed to connect to the destination '%s'",
+                               req.desturi);
     /* virsh's --postcopy-after-precopy: the source's iteration event */
-    if (req.postcopy_after_precopy &&
-        (iteration_id = ferry_connect_domain_event_register_any(
-             shell_conn(sh), dom, FERRY_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
-             FERRY_DOMAIN_EVENT_CALLBACK(on_iteration), &run, NULL)) < 0)
+    else if (req.postcopy_after_precopy &&
+             (iteration_id = ferry_connect_domain_event_register_any(
+                  shell_conn(sh), dom, FERRY_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
+                  FERRY_DOMAIN_EVENT_CALLBACK(on_iteration), &run, NULL)) < 0)
         shell_error_cause("failed to register the migration iteration event");
-    /* peer-to-peer: the source's daemon connects to the destination */
-    else if (!(req.flags & FERRY_MIGRATE_PEER2PEER) &&
-             !(dconn = ferry_connect_open(req.desturi, 0)))
-        shell_error_cause("failed to connect to the destination '%s'", req.desturi);
     else {
-        run.dconn = dconn;
+        run.dconn = dest.conn;
         ok = migrate_run(&run);
     }
 
@@ -648,11 +681,12 @@ static gboolean cmd_migrate(Shell *sh, const ShellArgs *args)
     if (run.ddom)
         ferry_domain_free(run.ddom);
     g_free(run.error_message);
+    g_free(dest.error);
     g_cond_clear(&run.cond);
     g_mutex_clear(&run.lock);
     ferry_domain_free(dom);
-    if (dconn)
-        ferry_connect_close(dconn);
+    if (dest.conn)
+        ferry_connect_close(dest.conn);
     return ok;
 }
 

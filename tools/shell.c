@@ -52,6 +52,16 @@ void shell_error(const char *fmt, ...)
     fflush(stderr);
 }
 
+static void shell_error_line(const char *cause, const char *msg)
+{
+    /* One line: a cause with newlines (QEMU's log tail) is joined. */
+    g_autofree char *line = g_strdup(cause ? cause : "unknown error");
+
+    g_strdelimit(line, "\n\r", ' ');
+    fprintf(stderr, "error: %s: %s\n", msg, g_strstrip(line));
+    fflush(stderr);
+}
+
 void shell_error_cause(const char *fmt, ...)
 {
     va_list ap;
@@ -60,11 +70,17 @@ void shell_error_cause(const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    /* One line: a cause with newlines (QEMU's log tail) is joined. */
-    g_autofree char *line = g_strdup(cause);
-    g_strdelimit(line, "\n\r", ' ');
-    fprintf(stderr, "error: %s: %s\n", msg, g_strstrip(line));
-    fflush(stderr);
+    shell_error_line(cause, msg);
+}
+
+void shell_error_with_cause(const char *cause, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    shell_error_line(cause, msg);
 }
 
 /* ---------------------------------------------------------------- help */

@@ -83,6 +83,8 @@ FerryDomain *shell_domain(Shell *sh, const ShellArgs *args);
 void shell_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* "error: <message>: <libferry's last error>", one line. */
 void shell_error_cause(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* The same with a cause given (another thread's last error). */
+void shell_error_with_cause(const char *cause, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Names as virsh prints them. */
 const char *shell_state_name(int state);
