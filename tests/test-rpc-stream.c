@@ -690,6 +690,45 @@ static void test_end_handshake(Fixture *fx, gconstpointer data)
     g_assert_true(sv.stats.finished);
 }
 
+/* A peer that does not confirm the end: finish gives up after the stream's
+ * finish timeout instead of holding the caller until the connection goes.
+ * The peer had everything and this end's OK: it still ends the stream on
+ * its side (the ERROR that follows an OK is dropped, as libvirt does). */
+static void test_finish_timeout(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(RpcClient) c = client_connect(fx, VIA_TCP);
+    g_autoptr(RpcStream) st = rpc_client_stream_new(c, TEST_PROGRAM, TEST_VERSION, PROC_SINK);
+    gint64 peer_finished;
+
+    /* the server confirms only after 3 s; the client waits 200 ms */
+    sv.finish_delay_ms = 3000;
+    rpc_stream_set_finish_timeout(st, 200);
+    g_assert_true(rpc_client_call_stream(c, st, NULL, NULL, NULL, NULL, SAFETY_MS, &err));
+    g_assert_no_error(err);
+    g_autoptr(DriverStream) ds = rpc_stream_driver_new(st);
+    g_assert_true(driver_stream_send(ds, "hello", 5, &err));
+    g_assert_no_error(err);
+    g_assert_false(driver_stream_finish(ds, &err));
+    g_mutex_lock(&sv.lock);
+    peer_finished = sv.finish_called;
+    g_mutex_unlock(&sv.lock);
+    /* it gave up before the peer even tried to confirm */
+    g_assert_cmpint(peer_finished, ==, 0);
+    g_assert_true(ferry_error_is(err, FERRY_ERR_OPERATION_TIMEOUT));
+    g_assert_nonnull(strstr(err->message, "did not confirm the end within 200 ms"));
+    g_clear_error(&err);
+    /* the stream is over; the connection is not */
+    g_assert_false(driver_stream_send(ds, "x", 1, &err));
+    g_assert_nonnull(err);
+    g_clear_error(&err);
+    client_ping(c);
+    server_wait_done();
+    g_assert_no_error(sv.error);
+    g_assert_cmpint(sv.finish_called, >, 0);
+    g_assert_cmpuint(sv.bytes, ==, 5);
+}
+
 /* Server to client: SOURCE sends, the client receives with recv (a copy)
  * and confirms the end. */
 static void test_server_sends(Fixture *fx, gconstpointer data)
@@ -1021,6 +1060,7 @@ int main(int argc, char **argv)
     ADD("/rpc-stream/throughput", VIA_TCP, test_throughput);
     ADD("/rpc-stream/flow-control", VIA_UNIX, test_flow_control);
     ADD("/rpc-stream/end-handshake", VIA_TCP, test_end_handshake);
+    ADD("/rpc-stream/finish-timeout", VIA_TCP, test_finish_timeout);
     ADD("/rpc-stream/server-sends", VIA_TCP, test_server_sends);
     ADD("/rpc-stream/abort/client", VIA_TCP, test_abort_client);
     ADD("/rpc-stream/abort/server", VIA_TCP, test_abort_server);

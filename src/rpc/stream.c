@@ -23,6 +23,8 @@
 
 /* A sender waiting for room checks for an abort this often. */
 #define STREAM_WAIT_SLICE_US (200 * 1000)
+/* How long finish waits for the peer's OK once ours went out. */
+#define STREAM_FINISH_TIMEOUT_MS (30 * 1000)
 
 struct _RpcStream {
     gint refs;
@@ -45,6 +47,7 @@ struct _RpcStream {
     gboolean eof_told; /* the consumer saw the end */
     gboolean tx_done; /* our OK went out */
     gboolean aborted;
+    int finish_timeout_ms;
     GError *error; /* why the stream is unusable */
 
     RpcStreamConsumerFunc consumer;
@@ -674,9 +677,17 @@ gssize rpc_stream_recv_to_fd(RpcStream *st, int fd, int timeout_ms, GError **err
     return (gssize)(len - offset);
 }
 
+void rpc_stream_set_finish_timeout(RpcStream *st, int timeout_ms)
+{
+    g_mutex_lock(&st->lock);
+    st->finish_timeout_ms = timeout_ms > 0 ? timeout_ms : STREAM_FINISH_TIMEOUT_MS;
+    g_mutex_unlock(&st->lock);
+}
+
 gboolean rpc_stream_finish(RpcStream *st, GError **error)
 {
     gboolean send_ok;
+    int timeout_ms;
 
     g_mutex_lock(&st->lock);
     if (!stream_check_usable_locked(st, error)) {
@@ -685,6 +696,7 @@ gboolean rpc_stream_finish(RpcStream *st, GError **error)
     }
     send_ok = !st->tx_done;
     st->tx_done = TRUE;
+    timeout_ms = st->finish_timeout_ms ? st->finish_timeout_ms : STREAM_FINISH_TIMEOUT_MS;
     g_mutex_unlock(&st->lock);
 
     if (send_ok && !stream_send_message(st, RPC_STATUS_OK, NULL, 0, NULL, error))
@@ -698,11 +710,27 @@ gboolean rpc_stream_finish(RpcStream *st, GError **error)
         return TRUE;
     }
 
+    /* a peer that is alive but never confirms must not hold this thread */
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gboolean late = FALSE;
+
     g_mutex_lock(&st->lock);
-    while (!st->rx_eof && !st->error)
-        g_cond_wait(&st->cond, &st->lock);
-    gboolean ok = stream_check_usable_locked(st, error);
+    while (!st->rx_eof && !st->error && !late)
+        late = !g_cond_wait_until(&st->cond, &st->lock, end);
+    late = late && !st->rx_eof && !st->error;
+    gboolean ok = late || stream_check_usable_locked(st, error);
     g_mutex_unlock(&st->lock);
+    if (late) {
+        g_autoptr(GError) why = NULL;
+
+        ferry_fail(&why, FERRY_ERR_OPERATION_TIMEOUT,
+                   "stream of procedure %d: the peer did not confirm the end within %d ms",
+                   st->hdr.proc, timeout_ms);
+        /* tells the peer, fails the stream and detaches it */
+        rpc_stream_abort(st, why);
+        g_propagate_error(error, g_steal_pointer(&why));
+        return FALSE;
+    }
     stream_detach(st);
     return ok;
 }

@@ -78,9 +78,14 @@ gssize rpc_stream_recv(RpcStream *st, void *buf, size_t len, int timeout_ms, GEr
 gssize rpc_stream_recv_to_fd(RpcStream *st, int fd, int timeout_ms, GError **error);
 
 /* Sends OK (once) and waits for the peer's OK.  FALSE with the reason if
- * the stream was aborted or its connection closed first.  On the I/O
+ * the stream was aborted or its connection closed first, or with
+ * FERRY_ERR_OPERATION_TIMEOUT if the OK does not come within the finish
+ * timeout (30 s): the stream is then given up at this end (an abort goes
+ * out, which a peer that already had this end's OK ignores).  On the I/O
  * thread it sends OK and does not wait. */
 gboolean rpc_stream_finish(RpcStream *st, GError **error);
+/* The finish timeout of st (<= 0: the default). */
+void rpc_stream_set_finish_timeout(RpcStream *st, int timeout_ms);
 
 /* Aborts: sends ERROR (reason NULL: "stream aborted") and fails whatever
  * waits on the stream.  No-op once finished or aborted.  Any thread. */
