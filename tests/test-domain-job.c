@@ -339,6 +339,7 @@ static void test_migration_event_wakes(JobFixture *fx, gconstpointer data)
 
     domain_obj_lock(fx->obj);
     w.seen = domain_job_migration_events(fx->obj);
+    g_assert_null(domain_job_migration_status(fx->obj));
     domain_obj_unlock(fx->obj);
     thread = g_thread_new("event-wait", event_wait_thread, &w);
     wait_for_waiters(fx->obj, 1);
@@ -349,6 +350,11 @@ static void test_migration_event_wakes(JobFixture *fx, gconstpointer data)
     g_assert_true(w.woke);
     domain_obj_lock(fx->obj);
     g_assert_cmpuint(domain_job_migration_events(fx->obj), ==, w.seen + 1);
+    /* the last event's status is kept: Perform acts on a pre-switchover
+     * without a query first */
+    g_assert_cmpstr(domain_job_migration_status(fx->obj), ==, "pre-switchover");
+    domain_job_note_migration_event(fx->obj, "device");
+    g_assert_cmpstr(domain_job_migration_status(fx->obj), ==, "device");
     domain_obj_unlock(fx->obj);
 }
 

@@ -580,6 +580,7 @@ void domain_job_refuse_resume(DomainObj *obj, const char *why)
 void domain_job_note_migration_event(DomainObj *obj, const char *status)
 {
     obj->job.migration_events++;
+    obj->job.migration_status = status ? g_intern_string(status) : NULL;
     FLOG_DEBUG("domain '%s': QEMU's migration status is now '%s'", obj->def->name,
                status ? status : "?");
     g_cond_broadcast(&obj->job_cond);
@@ -588,6 +589,11 @@ void domain_job_note_migration_event(DomainObj *obj, const char *status)
 guint domain_job_migration_events(DomainObj *obj)
 {
     return obj->job.migration_events;
+}
+
+const char *domain_job_migration_status(DomainObj *obj)
+{
+    return obj->job.migration_status;
 }
 
 void domain_job_expect_resume(DomainObj *obj, const char *reason)

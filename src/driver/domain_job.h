@@ -192,8 +192,10 @@ typedef struct {
      * says why it resumes); NULL: "unpaused" */
     const char *resume_reason;
 
-    /* QEMU's MIGRATION events so far (the status changed) */
+    /* QEMU's MIGRATION events so far (the status changed), and the
+     * status the last one gave (interned; NULL before any) */
     guint migration_events;
+    const char *migration_status;
 
     /* threads waiting in domain_job_begin*() */
     unsigned int waiters;
@@ -302,6 +304,8 @@ const char *domain_job_resume_refused(DomainObj *obj);
  * meanwhile see that it missed one (obj locked). */
 void domain_job_note_migration_event(DomainObj *obj, const char *status);
 guint domain_job_migration_events(DomainObj *obj);
+/* The status QEMU's last MIGRATION event gave (interned), or NULL. */
+const char *domain_job_migration_status(DomainObj *obj);
 
 /* Around a cont whose caller sets the state itself (obj locked, a job
  * held): the reason the RESUME event handler gives if it runs first

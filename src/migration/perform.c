@@ -277,6 +277,25 @@ void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error)
     FLOG_INFO("domain '%s': migration cancelled, the guest runs on here", name);
 }
 
+/* QEMU stopped the guest before the switchover (pre-switchover): it stays
+ * stopped (nobody resumes it from here on; a resume that raced with
+ * QEMU's stop is undone), the disks go before the destination may take
+ * them, and QEMU goes on (obj locked, the job owned). */
+static gboolean perform_switchover(DomainObj *obj, LockHandle *lock, GError **error)
+{
+    gboolean ran = FALSE;
+
+    domain_job_refuse_resume(obj, "the migration is switching over to the destination");
+    if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, keep_stopped_cb, &ran, error))
+        return FALSE;
+    if (ran)
+        FLOG_WARN("domain '%s': resumed during the switchover; stopped again",
+                  domain_obj_name(obj));
+    if (lock && !lock_manager_release(lock, error))
+        return FALSE;
+    return migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, continue_cb, NULL, error);
+}
+
 /* Follows the migration to its end; TRUE when QEMU completed it, or (a
  * POSTCOPY migration) switched to post-copy: then *postcopy is set.  *last
  * gets the last query-migrate answer. */
@@ -298,6 +317,19 @@ static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **la
             cancel_sent = TRUE;
             if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, cancel_cb, NULL, error))
                 return FALSE;
+        }
+        /* QEMU's event said pre-switchover (since the last query): the
+         * guest waits, stopped, for the switchover; no query first */
+        if (!continue_sent && domain_job_migration_events(obj) != poll.events &&
+            domain_job_migration_status(obj) &&
+            g_str_equal(domain_job_migration_status(obj), "pre-switchover")) {
+            FLOG_DEBUG("domain '%s': pre-switchover (QEMU's event)", name);
+            if (!perform_switchover(obj, lock, error))
+                return FALSE;
+            continue_sent = TRUE;
+            poll.interval_ms = PERFORM_POLL_MIN_MS;
+            perform_poll_mark(obj, &poll);
+            continue;
         }
         perform_poll_mark(obj, &poll);
         q = migration_query(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, error);
@@ -347,22 +379,7 @@ static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **la
         /* QEMU leaves pre-switchover a little after migrate-continue:
          * one continue, then wait */
         if (g_str_equal(status, "pre-switchover") && !continue_sent) {
-            gboolean ran = FALSE;
-
-            /* the source's CPUs are stopped and stay so: nobody resumes
-             * them from here on (a resume that raced with QEMU's stop is
-             * undone), and the disks go before the destination may take
-             * them */
-            domain_job_refuse_resume(obj, "the migration is switching over to the destination");
-            if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, keep_stopped_cb, &ran,
-                                       error))
-                return FALSE;
-            if (ran)
-                FLOG_WARN("domain '%s': resumed during the switchover; stopped again", name);
-            if (lock && !lock_manager_release(lock, error))
-                return FALSE;
-            if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, continue_cb, NULL,
-                                       error))
+            if (!perform_switchover(obj, lock, error))
                 return FALSE;
             continue_sent = TRUE;
             poll.interval_ms = PERFORM_POLL_MIN_MS;
