@@ -498,3 +498,60 @@ void migration_test_init(int *argc, char ***argv)
     signal(SIGABRT, on_abort);
     signal(SIGTRAP, on_abort); /* g_error() */
 }
+
+/* ---------------------------------------------------------------- QMP trace */
+
+char *trace_path(Fixture *fx)
+{
+    return g_build_filename(fx->root_a, "qmp-trace.log", NULL);
+}
+
+void trace_start(Fixture *fx)
+{
+    g_autofree char *path = trace_path(fx);
+    g_autofree char *outputs = g_strdup_printf("1:file:%s", path);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(ferry_log_set_filters("1:qemu.monitor 3:migration", &err));
+    g_assert_true(ferry_log_set_outputs(outputs, &err));
+    g_assert_no_error(err);
+}
+
+char *trace_grep(Fixture *fx, const char *what)
+{
+    g_autofree char *path = trace_path(fx);
+    g_autofree char *text = NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        if (strstr(*l, what))
+            g_string_append_printf(out, "%s%s", out->len ? "\n" : "", *l);
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+char *trace_source_commands(Fixture *fx)
+{
+    g_autofree char *lines = trace_grep(fx, fx->root_a);
+    g_auto(GStrv) each = g_strsplit(lines, "\n", -1);
+    GString *out = g_string_new(" ");
+
+    for (char **l = each; *l; l++) {
+        const char *cmd = strstr(*l, "send {\"execute\":\"");
+
+        if (!cmd)
+            continue;
+        cmd += strlen("send {\"execute\":\"");
+        g_string_append_len(out, cmd, (gssize)strcspn(cmd, "\""));
+        g_string_append_c(out, ' ');
+    }
+    return g_string_free(out, FALSE);
+}
+
+void trace_stop(void)
+{
+    ferry_log_reset();
+    ferry_log_init_from_env(NULL);
+}

@@ -145,3 +145,15 @@ void event_log_cb(DriverConn *conn, const DriverDomain *dom, int event, int deta
                   gpointer opaque);
 /* The events so far (after flushing drv's queue), joined with " ". */
 char *event_log_text(EventLog *log, QemuDriver *drv);
+
+/* The driver's QMP trace: qemu.monitor logs every command it sends (both
+ * drivers of this process) to a file in root_a until trace_stop(). */
+void trace_start(Fixture *fx);
+/* The trace's file. */
+char *trace_path(Fixture *fx);
+/* The trace's lines that contain what, joined with "\n". */
+char *trace_grep(Fixture *fx, const char *what);
+/* The commands sent to the source's QEMU so far, in order:
+ * " cmd1 cmd2 ... ". */
+char *trace_source_commands(Fixture *fx);
+void trace_stop(void);

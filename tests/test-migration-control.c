@@ -24,7 +24,8 @@
  * during Perform3 (what virsh migrate --timeout-suspend does): the
  * suspend does not wait for the migration, the usual event goes out, and
  * the guest runs on the destination (suspending mid-way does not make
- * the destination paused). */
+ * the destination paused).  A resume and a second suspend on the way make
+ * the switchover check that the source's CPUs are stopped. */
 static void test_suspend_converges(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
@@ -48,6 +49,14 @@ static void test_suspend_converges(Fixture *fx, gconstpointer data)
     wait_iterations(fx, &dom, 3);
     g_assert_true(fx->src->ops->suspend(fx->src, &dom, &err));
     g_assert_no_error(err);
+    /* resumed and suspended again: at the switchover the source's QEMU
+     * is asked whether its CPUs are stopped (a resume may have raced with
+     * QEMU's stop), which a migration nobody resumed skips */
+    g_assert_true(fx->src->ops->resume(fx->src, &dom, &err));
+    g_assert_no_error(err);
+    trace_start(fx);
+    g_assert_true(fx->src->ops->suspend(fx->src, &dom, &err));
+    g_assert_no_error(err);
     {
         /* it did not wait for the migration: that still runs */
         g_autoptr(TypedParams) stats = NULL;
@@ -57,13 +66,18 @@ static void test_suspend_converges(Fixture *fx, gconstpointer data)
         g_assert_cmpint(type, ==, DRIVER_JOB_UNBOUNDED);
     }
     g_thread_join(thread);
+    g_autofree char *cmds = trace_source_commands(fx);
+    trace_stop();
     g_assert_no_error(run.err);
     g_assert_true(run.ok);
     typed_params_free(run.params);
+    g_test_message("source's QMP commands:%s", cmds);
+    g_assert_nonnull(strstr(cmds, " query-status migrate-continue "));
 
-    /* suspended by the user (3/0), then stopped: migrated (5/3) */
+    /* suspended by the user (3/0), resumed (4/0), suspended again, then
+     * stopped: migrated (5/3) */
     events = event_log_text(&log, fx->a);
-    g_assert_cmpstr(events, ==, "3/0 5/3");
+    g_assert_cmpstr(events, ==, "3/0 4/0 3/0 5/3");
     g_assert_true(fx->src->ops->event_deregister(fx->src, id, NULL));
     g_ptr_array_unref(log.seen);
 

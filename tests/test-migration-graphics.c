@@ -92,6 +92,25 @@ static json_object *domain_qmp(QemuDriver *drv, const char *name, const char *ex
     return ret;
 }
 
+/* query-spice on the domain's QEMU once it says "migrated": true, or
+ * the last answer after 10 s: QEMU's SPICE server ends its part of the
+ * migration from the main loop a moment after the migration completed. */
+static json_object *spice_wait_migrated(QemuDriver *drv, const char *name)
+{
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    for (;;) {
+        json_object *spice = domain_qmp(drv, name, "query-spice");
+        json_object *v = NULL;
+
+        if ((json_object_object_get_ex(spice, "migrated", &v) && json_object_get_boolean(v)) ||
+            g_get_monotonic_time() > end)
+            return spice;
+        json_object_put(spice);
+        g_usleep(10 * 1000);
+    }
+}
+
 static MigrationCookie *parse_cookie(GBytes *bytes)
 {
     g_autoptr(GError) err = NULL;
@@ -111,46 +130,6 @@ static TypedParams *params_with(const TypedParams *params, const char *name, con
     typed_params_remove(copy, name);
     g_assert_cmpint(typed_params_add_string(copy, name, value, NULL), ==, 0);
     return copy;
-}
-
-/* The QMP commands the driver sent (its trace, FERRY_LOG to a file). */
-static char *trace_path(Fixture *fx)
-{
-    return g_build_filename(fx->root_a, "qmp-trace.log", NULL);
-}
-
-static void trace_start(Fixture *fx)
-{
-    g_autofree char *path = trace_path(fx);
-    g_autofree char *outputs = g_strdup_printf("1:file:%s", path);
-    g_autoptr(GError) err = NULL;
-
-    g_assert_true(ferry_log_set_filters("1:qemu.monitor 3:migration", &err));
-    g_assert_true(ferry_log_set_outputs(outputs, &err));
-    g_assert_no_error(err);
-}
-
-/* The trace's lines that contain what (joined with "\n"), and stops the
- * trace. */
-static char *trace_grep(Fixture *fx, const char *what)
-{
-    g_autofree char *path = trace_path(fx);
-    g_autofree char *text = NULL;
-    g_autoptr(GString) out = g_string_new(NULL);
-
-    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        if (strstr(*l, what))
-            g_string_append_printf(out, "%s%s", out->len ? "\n" : "", *l);
-    }
-    return g_string_free(g_steal_pointer(&out), FALSE);
-}
-
-static void trace_stop(void)
-{
-    ferry_log_reset();
-    ferry_log_init_from_env(NULL);
 }
 
 /* The ports the domain's SPICE graphics got (its live definition). */
@@ -347,7 +326,7 @@ static void test_spice_relocation(Fixture *fx, gconstpointer data)
     }
     /* the source's QEMU (paused, not yet confirmed) ended the SPICE
      * migration: it had a target */
-    src_spice = domain_qmp(fx->a, "mig1", "query-spice");
+    src_spice = spice_wait_migrated(fx->a, "mig1");
     g_test_message("source query-spice: %s", json_object_to_json_string(src_spice));
     g_assert_true(json_object_object_get_ex(src_spice, "migrated", &v));
     g_assert_true(json_object_get_boolean(v));
@@ -409,8 +388,19 @@ static void test_vnc(Fixture *fx, gconstpointer data)
         migration_sequence(fx->src, fx->dst, &dom, params, MIGRATION_LIVE, &arrived, &err));
     g_assert_no_error(err);
     sent = trace_grep(fx, "client_migrate_info");
+    g_autofree char *src_cmds = trace_source_commands(fx);
     trace_stop();
     g_assert_cmpstr(sent, ==, "");
+    /* the switchover: nobody resumed the guest during the migration, so
+     * the source's QEMU is told to go on without asking whether its
+     * CPUs are stopped (and the pre-switchover event needs no query) */
+    g_test_message("source's QMP commands:%s", src_cmds);
+    const char *from = strstr(src_cmds, " migrate ");
+    g_assert_nonnull(from);
+    const char *to = strstr(from, " migrate-continue ");
+    g_assert_nonnull(to);
+    g_autofree char *between = g_strndup(from, (gsize)(to - from) + 1);
+    g_assert_null(strstr(between, " query-status "));
     check_guest_moved(fx);
     g_assert_true(fx->dst->ops->destroy(fx->dst, &arrived, 0, &err));
     g_assert_no_error(err);

@@ -869,6 +869,8 @@ gboolean qemu_process_resume(QemuDriver *drv, DomainObj *obj, GError **error)
     }
     if (proc && proc->lock && !lock_manager_acquire(proc->lock, NULL, NULL, error))
         return FALSE;
+    if (proc)
+        proc->resumes++;
     if (!qemu_process_monitor_call(obj, qmp_cont, error)) {
         g_autoptr(GError) err = NULL;
 
@@ -879,6 +881,11 @@ gboolean qemu_process_resume(QemuDriver *drv, DomainObj *obj, GError **error)
     qemu_driver_set_state(drv, obj, DOMAIN_STATE_RUNNING, "unpaused");
     qemu_process_save_status(drv, obj);
     return TRUE;
+}
+
+guint qemu_process_resumes(QemuProcess *proc)
+{
+    return proc ? proc->resumes : 0;
 }
 
 gboolean qemu_process_powerdown(QemuDriver *drv, DomainObj *obj, GError **error)

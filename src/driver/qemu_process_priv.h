@@ -45,6 +45,8 @@ struct _QemuProcess {
      * names); NULL when unknown: a QEMU found by reconnect, or one whose
      * migrate-set-capabilities failed. */
     GHashTable *migration_caps_on;
+    /* cont commands a user's resume sent to this QEMU */
+    guint resumes;
 
     /* Retiring (qemu_process_retire): guarded by the driver's
      * retire_lock. */

@@ -280,13 +280,16 @@ void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error)
 /* QEMU stopped the guest before the switchover (pre-switchover): it stays
  * stopped (nobody resumes it from here on; a resume that raced with
  * QEMU's stop is undone), the disks go before the destination may take
- * them, and QEMU goes on (obj locked, the job owned). */
-static gboolean perform_switchover(DomainObj *obj, LockHandle *lock, GError **error)
+ * them, and QEMU goes on (obj locked, the job owned).  resumes: the
+ * user's resumes before `migrate` (qemu_process_resumes); none since
+ * means QEMU's stop stands, and no query-status is needed to know it. */
+static gboolean perform_switchover(DomainObj *obj, LockHandle *lock, guint resumes, GError **error)
 {
     gboolean ran = FALSE;
 
     domain_job_refuse_resume(obj, "the migration is switching over to the destination");
-    if (!migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, keep_stopped_cb, &ran, error))
+    if (qemu_process_resumes(qemu_process_get(obj)) != resumes &&
+        !migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, keep_stopped_cb, &ran, error))
         return FALSE;
     if (ran)
         FLOG_WARN("domain '%s': resumed during the switchover; stopped again",
@@ -299,7 +302,7 @@ static gboolean perform_switchover(DomainObj *obj, LockHandle *lock, GError **er
 /* Follows the migration to its end; TRUE when QEMU completed it, or (a
  * POSTCOPY migration) switched to post-copy: then *postcopy is set.  *last
  * gets the last query-migrate answer. */
-static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **last,
+static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, guint resumes, json_object **last,
                                gboolean *postcopy, GError **error)
 {
     const char *name = domain_obj_name(obj);
@@ -324,7 +327,7 @@ static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **la
             domain_job_migration_status(obj) &&
             g_str_equal(domain_job_migration_status(obj), "pre-switchover")) {
             FLOG_DEBUG("domain '%s': pre-switchover (QEMU's event)", name);
-            if (!perform_switchover(obj, lock, error))
+            if (!perform_switchover(obj, lock, resumes, error))
                 return FALSE;
             continue_sent = TRUE;
             poll.interval_ms = PERFORM_POLL_MIN_MS;
@@ -379,7 +382,7 @@ static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, json_object **la
         /* QEMU leaves pre-switchover a little after migrate-continue:
          * one continue, then wait */
         if (g_str_equal(status, "pre-switchover") && !continue_sent) {
-            if (!perform_switchover(obj, lock, error))
+            if (!perform_switchover(obj, lock, resumes, error))
                 return FALSE;
             continue_sent = TRUE;
             poll.interval_ms = PERFORM_POLL_MIN_MS;
@@ -515,6 +518,7 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
     const char *uri = NULL;
     const char *name;
     gboolean postcopy = FALSE;
+    guint resumes;
     gboolean ok;
 
     if (!obj)
@@ -543,10 +547,11 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
 
     domain_job_set_abort_hook(obj, perform_abort_hook, NULL);
     perform_guard_resume(drv, obj);
+    resumes = qemu_process_resumes(qemu_process_get(obj));
     ok = migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, params, flags,
                                 MIGRATION_SIDE_SRC, error) &&
          migration_src_graphics_relocate(obj, cookie2) && perform_start(obj, uri, flags, error) &&
-         perform_follow(drv, obj, &last, &postcopy, error);
+         perform_follow(drv, obj, resumes, &last, &postcopy, error);
     if (ok) {
         /* without pause-before-switchover the leases go now */
         LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
