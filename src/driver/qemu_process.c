@@ -70,6 +70,7 @@ typedef struct {
     gboolean guest; /* SHUTDOWN: the guest asked */
     char *detail; /* SHUTDOWN's reason, the monitor error's message,
                    * MIGRATION's status, MIGRATION_PASS's number */
+    guint user_runs; /* proc->user_runs when the event came */
 } QemuEvent;
 
 static void qemu_event_free(QemuEvent *ev)
@@ -249,6 +250,7 @@ static void qemu_process_queue_event(QemuProcess *proc, QemuEventType type, gboo
     ev->type = type;
     ev->guest = guest;
     ev->detail = g_strdup(detail);
+    ev->user_runs = (guint)g_atomic_int_get(&proc->user_runs);
     FLOG_DEBUG("domain '%s': QEMU event %s queued", proc->name, qemu_event_names[type]);
     g_mutex_lock(&proc->ev_lock);
     g_queue_push_tail(&proc->events, ev);
@@ -475,9 +477,22 @@ static void qemu_process_handle_event(QemuProcess *proc, QemuEvent *ev)
     if (!obj || obj->priv != proc || !domain_obj_is_active(obj))
         return;
     DomainState state = domain_obj_get_state(obj, NULL);
+    /* A STOP or RESUME that came before a user's suspend or resume was
+     * sent, and is handled after it (this queue runs behind), is history:
+     * that command set the state since.  Applied, it would flip a resumed
+     * guest back to paused (or the other way round). */
+    gboolean stale = ev->user_runs != (guint)g_atomic_int_get(&proc->user_runs);
+
+    if (stale && (ev->type == QEMU_EVENT_STOP || ev->type == QEMU_EVENT_RESUME)) {
+        FLOG_DEBUG("domain '%s': %s from before the user's last suspend or resume: ignored",
+                   proc->name, qemu_event_names[ev->type]);
+        return;
+    }
     switch (ev->type) {
     case QEMU_EVENT_STOP:
-        if (state == DOMAIN_STATE_RUNNING) {
+        /* our own SIGTERM (destroy) stops the CPUs on the way out: the
+         * domain goes to shut off, not through paused */
+        if (state == DOMAIN_STATE_RUNNING && !proc->destroying) {
             /* a suspend in flight (the user's, also during a migration)
              * names its own reason */
             const char *why = domain_job_get_active(obj) == DOMAIN_JOB_SUSPEND ? "user"
@@ -844,6 +859,8 @@ gboolean qemu_process_suspend(QemuDriver *drv, DomainObj *obj, GError **error)
         FLOG_DEBUG("domain '%s' is paused already", domain_obj_name(obj));
         return TRUE;
     }
+    if (proc)
+        g_atomic_int_inc(&proc->user_runs);
     if (!qemu_process_monitor_call(obj, qmp_stop, error))
         return FALSE;
     qemu_driver_set_state(drv, obj, DOMAIN_STATE_PAUSED, "user");
@@ -869,8 +886,10 @@ gboolean qemu_process_resume(QemuDriver *drv, DomainObj *obj, GError **error)
     }
     if (proc && proc->lock && !lock_manager_acquire(proc->lock, NULL, NULL, error))
         return FALSE;
-    if (proc)
+    if (proc) {
         proc->resumes++;
+        g_atomic_int_inc(&proc->user_runs);
+    }
     if (!qemu_process_monitor_call(obj, qmp_cont, error)) {
         g_autoptr(GError) err = NULL;
 

@@ -47,6 +47,10 @@ struct _QemuProcess {
     GHashTable *migration_caps_on;
     /* cont commands a user's resume sent to this QEMU */
     guint resumes;
+    /* stop and cont commands of a user's suspend or resume, counted
+     * before each is sent (atomic: the monitor's thread reads it to date
+     * QEMU's events) */
+    gint user_runs;
 
     /* Retiring (qemu_process_retire): guarded by the driver's
      * retire_lock. */
