@@ -791,10 +791,8 @@ gboolean qemu_process_resume(QemuDriver *drv, DomainObj *obj, GError **error)
     }
     if (proc && proc->lock && !lock_manager_acquire(proc->lock, NULL, NULL, error))
         return FALSE;
-    if (proc) {
-        proc->resumes++;
+    if (proc)
         g_atomic_int_inc(&proc->user_runs);
-    }
     if (!qemu_process_monitor_call(obj, qmp_cont, error)) {
         g_autoptr(GError) err = NULL;
 
@@ -807,9 +805,9 @@ gboolean qemu_process_resume(QemuDriver *drv, DomainObj *obj, GError **error)
     return TRUE;
 }
 
-guint qemu_process_resumes(QemuProcess *proc)
+guint qemu_process_user_runs(QemuProcess *proc)
 {
-    return proc ? proc->resumes : 0;
+    return proc ? (guint)g_atomic_int_get(&proc->user_runs) : 0;
 }
 
 gboolean qemu_process_powerdown(QemuDriver *drv, DomainObj *obj, GError **error)

@@ -122,11 +122,12 @@ void qemu_process_note_migration_caps(QemuProcess *proc, const char *const *caps
                                       const gboolean *on, guint n);
 /* migrate-set-capabilities failed or may have half-applied: unknown. */
 void qemu_process_forget_migration_caps(QemuProcess *proc);
-/* How many times a user's resume sent cont to this QEMU (obj locked;
- * counted before the cont goes, in the same lock hold as the check of
- * domain_job_resume_refused): a migration that saw no change in it from
- * before `migrate` to its switchover knows QEMU's stop was not undone. */
-guint qemu_process_resumes(QemuProcess *proc);
+/* How many stop/cont commands a user's suspend or resume sent to this
+ * QEMU (counted before each goes; a resume in the same lock hold as its
+ * check of domain_job_resume_refused): a migration that saw no change in
+ * it from before `migrate` to its switchover knows QEMU's stop was not
+ * undone. */
+guint qemu_process_user_runs(QemuProcess *proc);
 /* TRUE when the domain was started with AUTODESTROY. */
 gboolean qemu_process_is_autodestroy(QemuProcess *proc);
 /* The disk leases of a running domain (NULL when not running): the

@@ -45,8 +45,6 @@ struct _QemuProcess {
      * names); NULL when unknown: a QEMU found by reconnect, or one whose
      * migrate-set-capabilities failed. */
     GHashTable *migration_caps_on;
-    /* cont commands a user's resume sent to this QEMU */
-    guint resumes;
     /* stop and cont commands of a user's suspend or resume, counted
      * before each is sent (atomic: the monitor's thread reads it to date
      * QEMU's events) */

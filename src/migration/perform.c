@@ -280,15 +280,17 @@ void migration_src_rollback(QemuDriver *drv, DomainObj *obj, GError **error)
 /* QEMU stopped the guest before the switchover (pre-switchover): it stays
  * stopped (nobody resumes it from here on; a resume that raced with
  * QEMU's stop is undone), the disks go before the destination may take
- * them, and QEMU goes on (obj locked, the job owned).  resumes: the
- * user's resumes before `migrate` (qemu_process_resumes); none since
- * means QEMU's stop stands, and no query-status is needed to know it. */
-static gboolean perform_switchover(DomainObj *obj, LockHandle *lock, guint resumes, GError **error)
+ * them, and QEMU goes on (obj locked, the job owned).  user_runs: the
+ * user's suspends and resumes before `migrate` (qemu_process_user_runs);
+ * none since means QEMU's stop stands, and no query-status is needed to
+ * know it. */
+static gboolean perform_switchover(DomainObj *obj, LockHandle *lock, guint user_runs,
+                                   GError **error)
 {
     gboolean ran = FALSE;
 
     domain_job_refuse_resume(obj, "the migration is switching over to the destination");
-    if (qemu_process_resumes(qemu_process_get(obj)) != resumes &&
+    if (qemu_process_user_runs(qemu_process_get(obj)) != user_runs &&
         !migration_monitor_run(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, keep_stopped_cb, &ran, error))
         return FALSE;
     if (ran)
@@ -302,7 +304,7 @@ static gboolean perform_switchover(DomainObj *obj, LockHandle *lock, guint resum
 /* Follows the migration to its end; TRUE when QEMU completed it, or (a
  * POSTCOPY migration) switched to post-copy: then *postcopy is set.  *last
  * gets the last query-migrate answer. */
-static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, guint resumes, json_object **last,
+static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, guint user_runs, json_object **last,
                                gboolean *postcopy, GError **error)
 {
     const char *name = domain_obj_name(obj);
@@ -327,7 +329,7 @@ static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, guint resumes, j
             domain_job_migration_status(obj) &&
             g_str_equal(domain_job_migration_status(obj), "pre-switchover")) {
             FLOG_DEBUG("domain '%s': pre-switchover (QEMU's event)", name);
-            if (!perform_switchover(obj, lock, resumes, error))
+            if (!perform_switchover(obj, lock, user_runs, error))
                 return FALSE;
             continue_sent = TRUE;
             poll.interval_ms = PERFORM_POLL_MIN_MS;
@@ -382,7 +384,7 @@ static gboolean perform_follow(QemuDriver *drv, DomainObj *obj, guint resumes, j
         /* QEMU leaves pre-switchover a little after migrate-continue:
          * one continue, then wait */
         if (g_str_equal(status, "pre-switchover") && !continue_sent) {
-            if (!perform_switchover(obj, lock, resumes, error))
+            if (!perform_switchover(obj, lock, user_runs, error))
                 return FALSE;
             continue_sent = TRUE;
             poll.interval_ms = PERFORM_POLL_MIN_MS;
@@ -518,7 +520,7 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
     const char *uri = NULL;
     const char *name;
     gboolean postcopy = FALSE;
-    guint resumes;
+    guint user_runs;
     gboolean ok;
 
     if (!obj)
@@ -547,11 +549,11 @@ gboolean migration_src_perform(QemuDriver *drv, guint64 conn_id, const DriverDom
 
     domain_job_set_abort_hook(obj, perform_abort_hook, NULL);
     perform_guard_resume(drv, obj);
-    resumes = qemu_process_resumes(qemu_process_get(obj));
+    user_runs = qemu_process_user_runs(qemu_process_get(obj));
     ok = migration_params_apply(drv, obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, params, flags,
                                 MIGRATION_SIDE_SRC, error) &&
          migration_src_graphics_relocate(obj, cookie2) && perform_start(obj, uri, flags, error) &&
-         perform_follow(drv, obj, resumes, &last, &postcopy, error);
+         perform_follow(drv, obj, user_runs, &last, &postcopy, error);
     if (ok) {
         /* without pause-before-switchover the leases go now */
         LockHandle *lock = qemu_process_get_lock(qemu_process_get(obj));
