@@ -487,9 +487,7 @@ static void qemu_process_handle_event(QemuProcess *proc, QemuEvent *ev)
     }
     switch (ev->type) {
     case QEMU_EVENT_STOP:
-        /* our own SIGTERM (destroy) stops the CPUs on the way out: the
-         * domain goes to shut off, not through paused */
-        if (state == DOMAIN_STATE_RUNNING && !proc->destroying) {
+        if (state == DOMAIN_STATE_RUNNING) {
             /* a suspend in flight (the user's, also during a migration)
              * names its own reason */
             const char *why = domain_job_get_active(obj) == DOMAIN_JOB_SUSPEND ? "user"
