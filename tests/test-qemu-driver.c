@@ -899,6 +899,68 @@ static void test_concurrent_destroy(Fixture *fx, gconstpointer data)
     qemu_domain_ref_clear(&ref);
 }
 
+typedef struct {
+    QemuDriver *drv;
+    const unsigned char *uuid;
+    gboolean ok;
+    GError *err;
+} SuspendCall;
+
+static gpointer suspend_thread(gpointer data)
+{
+    SuspendCall *c = data;
+
+    c->ok = qemu_driver_domain_suspend(c->drv, c->uuid, &c->err);
+    return NULL;
+}
+
+/* TRUE while some thread holds a sync job of kind job on the domain. */
+static gboolean job_held(QemuDriver *drv, const unsigned char *uuid, DomainJob job)
+{
+    g_autoptr(DomainObjLocked) obj =
+        domain_list_find_by_uuid(qemu_driver_get_domains(drv), uuid, DOMAIN_LOOKUP_LOCKED, NULL);
+
+    return obj && obj->job.active == job;
+}
+
+/* A QEMU that answers nothing and does not act on SIGTERM (SIGSTOP
+ * holds it, as QEMU's own hang in its shutdown would), while a suspend
+ * waits on its monitor: destroy sends SIGKILL after the grace period, the
+ * suspend then fails as QEMU goes (not by its monitor timeout), and no
+ * QEMU is left. */
+static void test_destroy_hung(Fixture *fx, gconstpointer data)
+{
+    g_autofree char *xml = domain_xml(fx, "guest1", UUID_A);
+    QemuDomainRef ref = QEMU_DOMAIN_REF_INIT;
+    SuspendCall call = { 0 };
+    GThread *thread;
+    gint64 deadline;
+    gint64 pid;
+
+    if (fx->skip)
+        return;
+    g_assert_true(qemu_driver_create_xml(fx->drv, xml, 0, 0, &ref, NULL));
+    pid = domain_pid(fx->drv, ref.uuid);
+    g_assert_cmpint(kill((pid_t)pid, SIGSTOP), ==, 0);
+    call.drv = fx->drv;
+    call.uuid = ref.uuid;
+    thread = g_thread_new("suspend", suspend_thread, &call);
+    deadline = g_get_monotonic_time() + (gint64)SAFETY_MS * 1000;
+    while (!job_held(fx->drv, ref.uuid, DOMAIN_JOB_SUSPEND) && g_get_monotonic_time() < deadline)
+        g_usleep(POLL_US / 4);
+    g_assert_true(job_held(fx->drv, ref.uuid, DOMAIN_JOB_SUSPEND));
+    destroy(fx, ref.uuid);
+    g_thread_join(thread);
+    g_assert_false(call.ok);
+    g_assert_nonnull(call.err);
+    g_test_message("the suspend: %s", call.err->message);
+    g_assert_false(ferry_error_is(call.err, FERRY_ERR_OPERATION_TIMEOUT));
+    g_assert_false(pid_exists(pid));
+    g_assert_false(qemu_driver_lookup_by_uuid(fx->drv, ref.uuid, NULL, NULL));
+    g_clear_error(&call.err);
+    qemu_domain_ref_clear(&ref);
+}
+
 /* A new driver instance on the same root takes over a running domain. */
 static void test_reconnect(Fixture *fx, gconstpointer data)
 {
@@ -1260,6 +1322,7 @@ int main(int argc, char **argv)
     ADD("define-undefine", test_define_undefine, NULL);
     ADD("lists", test_lists, NULL);
     ADD("concurrent-destroy", test_concurrent_destroy, NULL);
+    ADD("destroy-hung", test_destroy_hung, NULL);
     ADD("reconnect", test_reconnect, NULL);
     ADD("reconnect-crash", test_reconnect_crash, NULL);
     ADD("start-failure", test_start_failure, NULL);

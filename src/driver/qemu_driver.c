@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -408,9 +407,9 @@ static void qemu_driver_close_one(QemuDriver *drv, DomainObj *obj)
         domain_obj_unlock(obj);
         return;
     }
-    if (qemu_process_is_autodestroy(proc))
-        qemu_process_kill_early(obj, SIGTERM);
-    if (!domain_job_begin(obj, DOMAIN_JOB_DESTROY, "qemuDriverClose", &err)) {
+    if (!(qemu_process_is_autodestroy(proc)
+              ? qemu_process_kill_begin_job(drv, obj, "qemuDriverClose", &err)
+              : domain_job_begin(obj, DOMAIN_JOB_DESTROY, "qemuDriverClose", &err))) {
         /* Nobody else may use the driver now: a job still held is a bug
          * of the caller; leave QEMU running but stop watching it. */
         FLOG_WARN("domain '%s': %s", domain_obj_name(obj), err->message);

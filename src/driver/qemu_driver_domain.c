@@ -5,7 +5,6 @@
  */
 #include <config.h>
 
-#include <signal.h>
 #include <string.h>
 
 #define FERRY_ERROR_DOMAIN FERRY_FROM_DRIVER
@@ -127,8 +126,7 @@ gboolean qemu_driver_domain_destroy(QemuDriver *drv, const unsigned char *uuid, 
         return FALSE;
     /* Kill first: a job stuck on QEMU's monitor then ends at once. */
     proc = qemu_process_get(obj);
-    qemu_process_kill_early(obj, SIGTERM);
-    if (!domain_job_begin(obj, DOMAIN_JOB_DESTROY, "domainDestroy", &err)) {
+    if (!qemu_process_kill_begin_job(drv, obj, "domainDestroy", &err)) {
         /* QEMU's exit, handled meanwhile, may have removed the domain */
         if (domain_obj_is_removed(obj) || !domain_obj_is_active(obj) ||
             qemu_process_get(obj) != proc)

@@ -67,6 +67,13 @@ gboolean qemu_process_start_incoming(QemuDriver *drv, DomainObj *obj, const char
  * job stuck on the monitor ends).  Marks the process as being destroyed. */
 void qemu_process_kill_early(DomainObj *obj, int sig);
 
+/* Destroy's start (obj locked): SIGTERM to QEMU, then the DESTROY job;
+ * when another job still holds the domain after the grace period (its
+ * holder waits on a QEMU that does not end), SIGKILL, then the job with the
+ * usual wait.  FALSE with the job's error. */
+gboolean qemu_process_kill_begin_job(QemuDriver *drv, DomainObj *obj, const char *api,
+                                     GError **error);
+
 /* Stops a running domain (obj locked, DESTROY job held): QEMU killed
  * (SIGTERM, SIGKILL after the grace period) and reaped, monitor closed,
  * leases released, status deleted, shut off with reason, autokill entries

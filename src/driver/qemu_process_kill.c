@@ -98,6 +98,32 @@ void qemu_process_kill_early(DomainObj *obj, int sig)
     }
 }
 
+gboolean qemu_process_kill_begin_job(QemuDriver *drv, DomainObj *obj, const char *api,
+                                     GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    QemuProcess *proc = obj->priv;
+    unsigned int wait_ms = domain_job_get_wait_timeout();
+
+    qemu_process_kill_early(obj, SIGTERM);
+    if (domain_job_begin_full(obj, DOMAIN_JOB_DESTROY, api,
+                              MIN((unsigned int)drv->kill_grace_ms, wait_ms), &err))
+        return TRUE;
+    if (!ferry_error_is(err, FERRY_ERR_OPERATION_TIMEOUT)) {
+        g_propagate_error(error, g_steal_pointer(&err));
+        return FALSE;
+    }
+    /* The job's holder still waits on QEMU: a QEMU that ends answers no
+     * more commands, and 7.2 can hang in its shutdown with a command in
+     * flight.  SIGKILL ends it, and with it the holder's wait. */
+    if (proc && obj->priv == proc) {
+        FLOG_INFO("domain '%s': still busy %d ms after SIGTERM (%s): SIGKILL", proc->name,
+                  drv->kill_grace_ms, err->message);
+        qemu_process_kill_early(obj, SIGKILL);
+    }
+    return domain_job_begin(obj, DOMAIN_JOB_DESTROY, api, error);
+}
+
 /* Kills and reaps QEMU, whoever's child it is. */
 void qemu_process_kill(QemuDriver *drv, QemuProcess *proc)
 {
