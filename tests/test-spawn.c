@@ -305,6 +305,38 @@ static void test_killed_by_signal(void)
     assert_reaped(spawn_get_pid(spawn));
 }
 
+static gpointer start_sleeper(gpointer data)
+{
+    Spawn *spawn = data;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(spawn_start(spawn, &err));
+    g_assert_no_error(err);
+    return NULL;
+}
+
+/* A child started with die-with-thread is killed when the thread that
+ * started it ends; one without it runs on. */
+static void test_die_with_thread(void)
+{
+    g_autoptr(Spawn) dies = spawn_new((const char *const[]){ "/bin/sleep", "1000", NULL });
+    g_autoptr(Spawn) stays = spawn_new((const char *const[]){ "/bin/sleep", "1000", NULL });
+    g_autoptr(GError) err = NULL;
+    SpawnStatus st;
+
+    spawn_set_die_with_thread(dies, TRUE);
+    g_thread_join(g_thread_new("starter", start_sleeper, dies));
+    g_thread_join(g_thread_new("starter", start_sleeper, stays));
+    /* a hang guard, not a timed assertion */
+    g_assert_true(spawn_wait(dies, 60000, &st, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(st.kind, ==, SPAWN_EXIT_KILLED);
+    g_assert_cmpint(st.code, ==, SIGKILL);
+    g_assert_false(spawn_wait(stays, 0, NULL, &err));
+    g_assert_true(ferry_error_is(err, FERRY_ERR_OPERATION_TIMEOUT));
+    g_assert_true(spawn_is_running(stays));
+}
+
 /* ------------------------------------------------------------ starting */
 
 static void test_missing_binary(void)
@@ -949,6 +981,7 @@ int main(int argc, char **argv)
     g_test_add_func("/spawn/wait-timeout", test_wait_timeout);
     g_test_add_func("/spawn/kill-and-reap-ignoring-sigterm", test_kill_and_reap_ignoring_sigterm);
     g_test_add_func("/spawn/free-reaps", test_free_reaps);
+    g_test_add_func("/spawn/die-with-thread", test_die_with_thread);
     g_test_add_func("/spawn/detach", test_detach);
     g_test_add_func("/spawn/run-capture", test_run_capture);
     g_test_add_func("/spawn/run-capture-limits", test_run_capture_limits);

@@ -452,6 +452,8 @@ QemuCaps *qemu_caps_probe_binary(const char *binary, int timeout_ms, const char 
     spawn_set_log_file(qemu, pd->log);
     spawn_set_env(qemu, "LC_ALL", "C");
     spawn_set_new_session(qemu, TRUE);
+    /* this thread kills and reaps it; if we die first, it goes too */
+    spawn_set_die_with_thread(qemu, TRUE);
     spawn_set_kill_grace(qemu, PROBE_KILL_GRACE_MS);
     if (!iothread_start(error))
         return NULL;

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -58,6 +59,7 @@ struct _Spawn {
     int stderr_fd;
     char *log_path;
     gboolean new_session;
+    gboolean die_with_thread;
     int kill_grace_ms;
     GError *builder_error; /* the first bad argument, for spawn_start() */
 
@@ -298,6 +300,11 @@ void spawn_set_new_session(Spawn *spawn, gboolean on)
     spawn->new_session = on;
 }
 
+void spawn_set_die_with_thread(Spawn *spawn, gboolean on)
+{
+    spawn->die_with_thread = on;
+}
+
 void spawn_set_kill_grace(Spawn *spawn, int grace_ms)
 {
     spawn->kill_grace_ms = MAX(grace_ms, 0);
@@ -305,10 +312,17 @@ void spawn_set_kill_grace(Spawn *spawn, int grace_ms)
 
 /* ------------------------------------------------------------ starting */
 
+/* What the child does between fork and exec. */
+typedef struct {
+    gboolean new_session;
+    gboolean die_with_thread;
+    pid_t parent;
+} SpawnChildSetup;
+
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
 static void spawn_child_setup(gpointer data)
 {
-    gboolean new_session = GPOINTER_TO_INT(data);
+    const SpawnChildSetup *setup = data;
     struct sigaction dfl = { .sa_handler = SIG_DFL };
     sigset_t none;
 
@@ -322,8 +336,14 @@ static void spawn_child_setup(gpointer data)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (new_session)
+    if (setup->new_session)
         setsid();
+    if (setup->die_with_thread) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* the parent went before the line above: no signal will come */
+        if (getppid() != setup->parent)
+            _exit(127);
+    }
 }
 
 /* Leaves *fd alone when it is -1 or above stdio; otherwise replaces it with
@@ -459,6 +479,9 @@ static gboolean spawn_do_start(Spawn *spawn, GError **error)
     }
 
     g_auto(GStrv) envp = spawn_build_env(spawn);
+    SpawnChildSetup setup = { .new_session = spawn->new_session,
+                              .die_with_thread = spawn->die_with_thread,
+                              .parent = getpid() };
 
     FLOG_DEBUG("starting '%s' (%u args, %u fds, cwd %s, log %s%s)", prog, spawn->argv->len - 1,
                n_fds, spawn->cwd ? spawn->cwd : "inherited",
@@ -467,8 +490,8 @@ static gboolean spawn_do_start(Spawn *spawn, GError **error)
 
     gboolean ok = g_spawn_async_with_pipes_and_fds(
         spawn->cwd, (const char *const *)spawn->argv->pdata, (const char *const *)envp, flags,
-        spawn_child_setup, GINT_TO_POINTER(spawn->new_session), stdin_fd, stdout_fd, stderr_fd,
-        source_fds, target_fds, n_fds, &pid, NULL, NULL, NULL, &gerr);
+        spawn_child_setup, &setup, stdin_fd, stdout_fd, stderr_fd, source_fds, target_fds, n_fds,
+        &pid, NULL, NULL, NULL, &gerr);
 
     g_array_set_size(tmp_fds, 0); /* closes them */
 

@@ -101,6 +101,11 @@ void spawn_set_log_file(Spawn *spawn, const char *path);
 /* setsid() in the child: it leads a new session, without a controlling
  * terminal, so the parent's terminal signals do not reach it. */
 void spawn_set_new_session(Spawn *spawn, gboolean on);
+/* The child gets SIGKILL when the thread that starts it ends, or the
+ * process: for a helper whose whole life is one call on one thread (the
+ * capability probe's QEMU), so that a crash of ours leaves none behind.
+ * Never for a child that must outlive its starter (a domain's QEMU). */
+void spawn_set_die_with_thread(Spawn *spawn, gboolean on);
 /* Time between SIGTERM and SIGKILL in spawn_free() (default
  * SPAWN_DEFAULT_KILL_GRACE_MS). */
 void spawn_set_kill_grace(Spawn *spawn, int grace_ms);
