@@ -467,6 +467,31 @@ static void test_virsh(Fixture *fx, gconstpointer data)
     check_guest_moved(fx, "g1", "g1", TRUE);
 }
 
+/* virsh --offline in its direct mode: libvirt's client wants a URI from
+ * Prepare3 even when it then skips Perform. */
+static void test_virsh_offline(Fixture *fx, gconstpointer data)
+{
+    g_autofree char *xml = guest_xml(fx, "g1", UUID1, 4, 0);
+    FerryDomain *dom;
+
+    if (!have_virsh())
+        return;
+    dom = ferry_domain_define_xml(CONN_A(fx), xml, 0);
+    g_assert_nonnull(dom);
+    ferry_domain_free(dom);
+    g_autoptr(Run) mig = run_argv(
+        (const char *const[]){ VIRSH, "-c", fx->a.tcp_uri, "migrate", "--offline", "--persistent",
+                               "--undefinesource", "g1", fx->b.tcp_uri, NULL });
+    assert_run_ok(mig, "virsh migrate --offline --persistent --undefinesource");
+    g_assert_cmpint(state_of(CONN_B(fx), "g1", NULL), ==, FERRY_DOMAIN_SHUTOFF);
+    dom = ferry_domain_lookup_by_name(CONN_B(fx), "g1");
+    g_assert_cmpint(ferry_domain_is_persistent(dom), ==, 1);
+    ferry_domain_free(dom);
+    g_assert_cmpint(state_of(CONN_A(fx), "g1", NULL), ==, -1);
+    g_assert_cmpuint(ferryd_fixture_count_qemus(&fx->a) + ferryd_fixture_count_qemus(&fx->b), ==,
+                     0);
+}
+
 /* ferry_domain_migrate3 from a thread while this one uses the same
  * connection and domain: statistics, then the speed raised so that it
  * ends; the returned domain is B's. */
@@ -578,6 +603,7 @@ int main(int argc, char **argv)
     ADD("bad-arguments", test_bad_args, NULL);
     ADD("same-host", test_same_host, NULL);
     ADD("virsh", test_virsh, NULL);
+    ADD("virsh-offline", test_virsh_offline, NULL);
     ADD("api", test_api, NULL);
     /* last: they need the QEMU driver's post-copy (in flight elsewhere) */
     ADD("postcopy-timeout", test_postcopy_timeout, NULL);

@@ -204,7 +204,7 @@ gboolean migration_src_begin_offline(QemuDriver *drv, DomainObj *obj, const Type
                                      GError **error);
 gboolean migration_dst_prepare_offline(QemuDriver *drv, MigrationCookie *cookie,
                                        const TypedParams *params, unsigned int flags,
-                                       GBytes **cookie_out, char **uri_out, GError **error);
+                                       GBytes **cookie_out, GError **error);
 gboolean migration_dst_finish_offline(QemuDriver *drv, const TypedParams *params, GBytes *cookie_in,
                                       unsigned int flags, gboolean cancelled, DriverDomain *dom,
                                       GBytes **cookie_out, GError **error);

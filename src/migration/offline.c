@@ -3,8 +3,9 @@
  * no QEMU is involved on either side and no job is held between phases.
  * Begin3 and Perform3 send the definition in the cookie (<domain>), Finish3
  * defines it on the destination, Confirm3 undefines the source with
- * UNDEFINE_SOURCE.  Like libvirt, the destination keeps it only with
- * PERSIST_DEST.
+ * UNDEFINE_SOURCE.  libvirt's client skips Perform3 and sends Finish3 no
+ * cookie: Finish3 then defines Begin3's XML, from its parameters.  Like
+ * libvirt, the destination keeps it only with PERSIST_DEST.
  */
 #include <config.h>
 
@@ -80,7 +81,7 @@ gboolean migration_src_perform_offline(QemuDriver *drv, DomainObj *obj, GBytes *
 
 gboolean migration_dst_prepare_offline(QemuDriver *drv, MigrationCookie *cookie,
                                        const TypedParams *params, unsigned int flags,
-                                       GBytes **cookie_out, char **uri_out, GError **error)
+                                       GBytes **cookie_out, GError **error)
 {
     g_autoptr(MigrationCookie) reply = NULL;
 
@@ -92,7 +93,6 @@ gboolean migration_dst_prepare_offline(QemuDriver *drv, MigrationCookie *cookie,
     if (!(reply = migration_cookie_new(drv, cookie->name, cookie->uuid, error)))
         return FALSE;
     *cookie_out = migration_cookie_bake(reply, error);
-    *uri_out = NULL;
     return *cookie_out != NULL;
 }
 
@@ -101,34 +101,43 @@ gboolean migration_dst_finish_offline(QemuDriver *drv, const TypedParams *params
                                       GBytes **cookie_out, GError **error)
 {
     g_autoptr(MigrationCookie) cookie = NULL;
-    const char *xml = NULL, *dname = NULL;
+    const char *xml = NULL, *dest_xml = NULL, *dname = NULL, *name;
     g_autoptr(DomainDef) def = NULL;
     g_autofree char *formatted = NULL;
     QemuDomainRef ref = QEMU_DOMAIN_REF_INIT;
     gboolean ok;
 
-    if (!(cookie = migration_cookie_eat(drv, NULL, "finish", cookie_in, FALSE, error)))
-        return FALSE;
-    if (cancelled) {
-        ferry_fail(error, FERRY_ERR_OPERATION_ABORTED,
-                   "domain '%s': finish: the offline migration was cancelled", cookie->name);
-        return FALSE;
-    }
     if (typed_params_get_string(params, MIGRATION_PARAM_PERSIST_XML, &xml, error) < 0 ||
+        typed_params_get_string(params, MIGRATION_PARAM_DEST_XML, &dest_xml, error) < 0 ||
         typed_params_get_string(params, MIGRATION_PARAM_DEST_NAME, &dname, error) < 0)
         return FALSE;
-    if (!xml)
-        xml = cookie->persistent;
+    if ((!cookie_in || g_bytes_get_size(cookie_in) == 0) && dest_xml) {
+        /* libvirt's client skips Perform, whose cookie has the definition,
+         * and sends none: the definition is Begin's, in the parameters. */
+        if (!xml)
+            xml = dest_xml;
+    } else {
+        if (!(cookie = migration_cookie_eat(drv, NULL, "finish", cookie_in, FALSE, error)))
+            return FALSE;
+        if (!xml)
+            xml = cookie->persistent;
+    }
+    name = cookie ? cookie->name : dname && *dname ? dname : "?";
+    if (cancelled) {
+        ferry_fail(error, FERRY_ERR_OPERATION_ABORTED,
+                   "domain '%s': finish: the offline migration was cancelled", name);
+        return FALSE;
+    }
     if (!xml) {
         ferry_fail(error, FERRY_ERR_INVALID_ARG,
-                   "domain '%s': finish: the cookie carries no definition", cookie->name);
+                   "domain '%s': finish: the cookie carries no definition", name);
         return FALSE;
     }
     if (!(def = domain_def_parse(xml, DOMAIN_PARSE_INACTIVE, error)))
         return FALSE;
-    if (memcmp(def->uuid, cookie->uuid, FERRY_UUID_BUFLEN) != 0) {
+    if (cookie && memcmp(def->uuid, cookie->uuid, FERRY_UUID_BUFLEN) != 0) {
         ferry_fail(error, FERRY_ERR_INVALID_ARG,
-                   "domain '%s': finish: the definition's uuid is not the cookie's", cookie->name);
+                   "domain '%s': finish: the definition's uuid is not the cookie's", name);
         return FALSE;
     }
     if (dname && *dname) {

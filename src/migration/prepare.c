@@ -269,9 +269,24 @@ gboolean migration_dst_prepare(QemuDriver *drv, guint64 conn_id, const TypedPara
         return FALSE;
     if (!migration_params_check(cookie->name, "prepare", params, flags, error))
         return FALSE;
-    if (flags & MIGRATION_OFFLINE)
-        return migration_dst_prepare_offline(drv, cookie, params, flags, cookie_out, uri_out,
-                                             error);
+    if (flags & MIGRATION_OFFLINE) {
+        /* Nothing listens and no port is taken; but libvirt's client wants
+         * a URI from every Prepare3 (it checks before it skips Perform for
+         * an offline migration): the host a live one would go to. */
+        if (!prepare_addr(drv, cookie->name, params, &addr, error) ||
+            !migration_dst_prepare_offline(drv, cookie, params, flags, cookie_out, error))
+            return FALSE;
+        if (addr.port > 0) {
+            g_autofree char *hostport = migration_format_hostport(addr.host, addr.port);
+
+            *uri_out = g_strdup_printf("tcp:%s", hostport);
+        } else {
+            gboolean v6 = strchr(addr.host, ':') && addr.host[0] != '[';
+
+            *uri_out = g_strdup_printf(v6 ? "tcp:[%s]" : "tcp:%s", addr.host);
+        }
+        return TRUE;
+    }
     if (!(def = migration_dst_prepare_def(cookie, params, error)))
         return FALSE;
     name = g_strdup(def->name);
