@@ -205,7 +205,14 @@ static void test_fail_begin(Fixture *fx, gconstpointer data)
     g_assert_false(migration_sequence(fx->src, fx->dst, &dom, params,
                                       MIGRATION_LIVE | MIGRATION_NON_SHARED_DISK, NULL, &err));
     g_assert_cmpint(err->code, ==, FERRY_ERR_NO_SUPPORT);
-    g_assert_nonnull(strstr(err->message, "unsupported flags 0x40"));
+    g_assert_nonnull(strstr(err->message, "--copy-storage-all is not supported"));
+    g_clear_error(&err);
+    check_source_untouched(fx, &dom);
+    /* one libvirt has no name for */
+    g_assert_false(migration_sequence(fx->src, fx->dst, &dom, params, MIGRATION_LIVE | (1U << 28),
+                                      NULL, &err));
+    g_assert_cmpint(err->code, ==, FERRY_ERR_NO_SUPPORT);
+    g_assert_nonnull(strstr(err->message, "unsupported flags 0x10000000"));
     g_clear_error(&err);
     check_source_untouched(fx, &dom);
 

@@ -117,15 +117,45 @@ static const struct {
  * libvirt sends it. */
 #define MIGRATION_BANDWIDTH_UNLIMITED (G_MAXINT64 / (1024 * 1024) * (1024 * 1024))
 
+/* The flags ferry does not support, by the virsh option that sets them,
+ * and what to do instead. */
+static const struct {
+    unsigned int flag;
+    const char *option;
+    const char *hint;
+} migration_unsupported[] = {
+    { MIGRATION_NON_SHARED_DISK, "--copy-storage-all",
+      "ferry does not copy disks: they must be on storage both hosts share" },
+    { MIGRATION_NON_SHARED_INC, "--copy-storage-inc",
+      "ferry does not copy disks: they must be on storage both hosts share" },
+    { MIGRATION_NON_SHARED_SYNCHRONOUS_WRITES, "--copy-storage-synchronous-writes",
+      "ferry does not copy disks: they must be on storage both hosts share" },
+    { MIGRATION_TLS, "--tls",
+      "for an encrypted migration, use --p2p --tunnelled over a qemu+tls:// connection" },
+    { MIGRATION_RDMA_PIN_ALL, "--rdma-pin-all", "ferry migrates over TCP only" },
+    { MIGRATION_POSTCOPY_RESUME, "--postcopy-resume",
+      "a failed post-copy migration cannot be resumed" },
+    { MIGRATION_ZEROCOPY, "--zerocopy", "QEMU sends without zero-copy" },
+};
+
 gboolean migration_params_check(const char *name, const char *phase, const TypedParams *params,
                                 unsigned int flags, GError **error)
 {
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) methods = NULL;
+    unsigned int unknown = flags & ~(unsigned int)MIGRATION_FLAGS_SUPPORTED;
 
-    if (flags & ~(unsigned int)MIGRATION_FLAGS_SUPPORTED) {
+    for (guint i = 0; i < G_N_ELEMENTS(migration_unsupported); i++) {
+        if (unknown & migration_unsupported[i].flag) {
+            ferry_fail(error, FERRY_ERR_NO_SUPPORT, "domain '%s': %s: %s is not supported: %s",
+                       name ? name : "?", phase, migration_unsupported[i].option,
+                       migration_unsupported[i].hint);
+            return FALSE;
+        }
+    }
+    if (unknown) {
         ferry_fail(error, FERRY_ERR_NO_SUPPORT, "domain '%s': %s: unsupported flags 0x%x",
-                   name ? name : "?", phase, flags & ~(unsigned int)MIGRATION_FLAGS_SUPPORTED);
+                   name ? name : "?", phase, unknown);
         return FALSE;
     }
     if ((flags & MIGRATION_OFFLINE) && (flags & (MIGRATION_LIVE | MIGRATION_POSTCOPY))) {
