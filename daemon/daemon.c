@@ -264,6 +264,7 @@ static void daemon_on_new_client(RpcServerClient *rc, gpointer opaque)
     DaemonClient *c = daemon_client_new(d->drv, id);
 
     daemon_client_set_transport(c, &daemon_transport, rc);
+    daemon_client_set_secure(c, rpc_server_client_is_secure(rc));
     daemon_client_set_keepalive(c, d->cfg->keepalive_interval, d->cfg->keepalive_count);
     rpc_server_client_set_private(rc, c, (GDestroyNotify)daemon_client_free);
     FLOG_INFO("client %" G_GUINT64_FORMAT " connected from %s", id, rpc_server_client_get_peer(rc));

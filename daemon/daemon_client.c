@@ -18,6 +18,7 @@ struct _DaemonClient {
     gpointer transport;
     int keepalive_interval;
     guint keepalive_count;
+    gboolean secure; /* set before the first call, read-only after */
 
     GMutex lock;
     DriverConn *conn; /* NULL until CONNECT_OPEN */
@@ -105,6 +106,16 @@ void daemon_client_set_transport(DaemonClient *c, const DaemonClientTransport *o
 {
     c->tops = ops;
     c->transport = transport;
+}
+
+void daemon_client_set_secure(DaemonClient *c, gboolean secure)
+{
+    c->secure = secure;
+}
+
+gboolean daemon_client_is_secure(const DaemonClient *c)
+{
+    return c->secure;
 }
 
 void daemon_client_set_keepalive(DaemonClient *c, int interval, guint count)

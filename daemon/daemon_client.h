@@ -70,6 +70,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(DaemonClient, daemon_client_free)
  * daemon_client_free. */
 void daemon_client_set_transport(DaemonClient *c, const DaemonClientTransport *ops,
                                  gpointer transport);
+/* Whether the client's transport keeps others from listening in (a UNIX
+ * socket or TLS; plain TCP does not): CONNECT_IS_SECURE's answer.  Set
+ * once, before the client's first call; FALSE until then. */
+void daemon_client_set_secure(DaemonClient *c, gboolean secure);
+gboolean daemon_client_is_secure(const DaemonClient *c);
 /* What to start when the client asks for feature 10; interval <= 0: send
  * no pings (PINGs from the client are still answered). */
 void daemon_client_set_keepalive(DaemonClient *c, int interval, guint count);

@@ -8,6 +8,8 @@
  */
 #include <config.h>
 
+#include <string.h>
+
 #define FERRY_ERROR_DOMAIN FERRY_FROM_DAEMON
 #define FERRY_LOG_MODULE "daemon.dispatch"
 
@@ -157,6 +159,49 @@ static gboolean dispatch_connect_get_hostname(DaemonClient *client, const void *
     return ret->hostname != NULL;
 }
 DISPATCH_ENTRY(dispatch_connect_get_hostname)
+
+static gboolean dispatch_node_get_info(DaemonClient *client, const void *args,
+                                       remote_node_get_info_ret *ret, GError **error)
+{
+    g_autoptr(DriverConn) conn = daemon_client_get_conn(client, error);
+    HostInfo info = { 0 };
+
+    if (!conn)
+        return FALSE;
+    DISPATCH_NEED_OP(conn, node_get_info, error);
+    if (!conn->ops->node_get_info(conn, &info, error))
+        return FALSE;
+    G_STATIC_ASSERT(sizeof(ret->model) == sizeof(info.model));
+    memcpy(ret->model, info.model, sizeof(ret->model)); /* NUL-terminated */
+    ret->memory = info.memory_kib;
+    /* ints on the wire; hostinfo keeps them far below G_MAXINT. */
+    ret->cpus = (int)info.cpus;
+    ret->mhz = (int)info.mhz;
+    ret->nodes = (int)info.nodes;
+    ret->sockets = (int)info.sockets;
+    ret->cores = (int)info.cores;
+    ret->threads = (int)info.threads;
+    return TRUE;
+}
+DISPATCH_ENTRY(dispatch_node_get_info)
+
+static gboolean dispatch_connect_is_secure(DaemonClient *client, const void *args,
+                                           remote_connect_is_secure_ret *ret, GError **error)
+{
+    g_autoptr(DriverConn) conn = daemon_client_get_conn(client, error);
+    gboolean secure = FALSE;
+
+    if (!conn)
+        return FALSE;
+    /* The client's transport, and what lies behind us (the local driver:
+     * nothing). */
+    DISPATCH_NEED_OP(conn, is_secure, error);
+    if (!conn->ops->is_secure(conn, &secure, error))
+        return FALSE;
+    ret->secure = secure && daemon_client_is_secure(client) ? 1 : 0;
+    return TRUE;
+}
+DISPATCH_ENTRY(dispatch_connect_is_secure)
 
 static gboolean dispatch_connect_get_type(DaemonClient *client, const void *args,
                                           remote_connect_get_type_ret *ret, GError **error)

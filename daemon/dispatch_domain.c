@@ -308,6 +308,25 @@ static gboolean dispatch_domain_get_os_type(DaemonClient *client,
 }
 DISPATCH_ENTRY(dispatch_domain_get_os_type)
 
+static gboolean dispatch_domain_get_max_memory(DaemonClient *client,
+                                               const remote_domain_get_max_memory_args *args,
+                                               remote_domain_get_max_memory_ret *ret,
+                                               GError **error)
+{
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_autoptr(DriverConn) conn = dispatch_conn_domain(client, &args->dom, &dom, error);
+    unsigned long long kib = 0;
+
+    if (!conn)
+        return FALSE;
+    DISPATCH_NEED_OP(conn, get_max_memory, error);
+    if (!conn->ops->get_max_memory(conn, &dom, &kib, error))
+        return FALSE;
+    ret->memory = kib;
+    return TRUE;
+}
+DISPATCH_ENTRY(dispatch_domain_get_max_memory)
+
 static gboolean dispatch_domain_get_xml_desc(DaemonClient *client,
                                              const remote_domain_get_xml_desc_args *args,
                                              remote_domain_get_xml_desc_ret *ret, GError **error)

@@ -371,6 +371,23 @@ static void test_handshake(Fixture *fx, gconstpointer data)
     g_assert_cmpstr(host.hostname, ==, "hostA");
     ret_free(REMOTE_PROC_CONNECT_GET_HOSTNAME, &host);
 
+    /* `virsh nodeinfo`: this host, as util/hostinfo.c reads it. */
+    remote_node_get_info_ret node = { 0 };
+    call_ok(fx, REMOTE_PROC_NODE_GET_INFO, NULL, &node);
+    g_assert_cmpint(node.cpus, ==, (int)sysconf(_SC_NPROCESSORS_ONLN));
+    g_assert_cmpint(node.nodes * node.sockets * node.cores * node.threads, ==, node.cpus);
+    g_assert_cmpuint(node.memory, >, 0);
+    g_assert_cmpuint(strnlen(node.model, sizeof(node.model)), <, sizeof(node.model));
+    g_assert_cmpuint(strlen(node.model), >, 0);
+
+    /* The fixture's client has no transport that says it is secure. */
+    remote_connect_is_secure_ret secure = { .secure = 7 };
+    call_ok(fx, REMOTE_PROC_CONNECT_IS_SECURE, NULL, &secure);
+    g_assert_cmpint(secure.secure, ==, 0);
+    daemon_client_set_secure(fx->client, TRUE);
+    call_ok(fx, REMOTE_PROC_CONNECT_IS_SECURE, NULL, &secure);
+    g_assert_cmpint(secure.secure, ==, 1);
+
     remote_connect_get_type_ret type = { 0 };
     call_ok(fx, REMOTE_PROC_CONNECT_GET_TYPE, NULL, &type);
     g_assert_cmpstr(type.type, ==, "QEMU");
@@ -577,6 +594,18 @@ static void test_inactive_domain(Fixture *fx, gconstpointer data)
         g_assert_cmpuint(ret.maxMem, ==, 64 * 1024);
         g_assert_cmpuint(ret.nrVirtCpu, ==, 1);
         g_assert_cmpuint(ret.cpuTime, ==, 0);
+    }
+    {
+        remote_domain_get_max_memory_args args = { .dom = dom };
+        remote_domain_get_max_memory_ret ret = { 0 };
+
+        /* <memory unit='MiB'>64</memory>, in KiB. */
+        call_ok(fx, REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, &args, &ret);
+        g_assert_cmpuint(ret.memory, ==, 64 * 1024);
+        memset(args.dom.uuid, 0x42, sizeof(args.dom.uuid));
+        call_fail(fx, REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, &args,
+                  sizeof(remote_domain_get_max_memory_ret), FERRY_ERR_NO_DOMAIN,
+                  "Domain not found");
     }
     {
         remote_domain_get_os_type_args args = { .dom = dom };

@@ -452,6 +452,34 @@ static void test_security_model(void)
     assert_bytes(msg->buffer + 28, msg->length - 28, want_payload, sizeof(want_payload));
 }
 
+static void test_node_info(void)
+{
+    remote_node_get_info_ret ret = { .model = "x86_64",
+                                     .memory = 0x100000002ULL,
+                                     .cpus = 8,
+                                     .mhz = 2400,
+                                     .nodes = 1,
+                                     .sockets = 2,
+                                     .cores = 2,
+                                     .threads = 2 };
+    g_autoptr(RpcMessage) msg =
+        encode_ok(remote_header(REMOTE_PROC_NODE_GET_INFO, RPC_REPLY, 5, RPC_STATUS_OK),
+                  (xdrproc_t)xdr_remote_node_get_info_ret, &ret);
+    static const guint8 want_tail[] = {
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, /* memory */
+        0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x09, 0x60, /* cpus, mhz */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, /* nodes, sockets */
+        0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, /* cores, threads */
+    };
+    guint8 want[32 * 4 + sizeof(want_tail)] = { 0 };
+
+    /* char model[32]: fixed size, no length word, every char a 4-byte int. */
+    for (size_t i = 0; i < strlen("x86_64"); i++)
+        want[i * 4 + 3] = (guint8) "x86_64"[i];
+    memcpy(want + 32 * 4, want_tail, sizeof(want_tail));
+    assert_bytes(msg->buffer + 28, msg->length - 28, want, sizeof(want));
+}
+
 static void test_stream(void)
 {
     static const guint8 want[] = {
@@ -731,12 +759,14 @@ static void test_proc_table(void)
         /* wire.md section 8 and the briefing */
         { 1, "CONNECT_OPEN" },
         { 2, "CONNECT_CLOSE" },
+        { 6, "NODE_GET_INFO" },
         { 9, "DOMAIN_CREATE" },
         { 11, "DOMAIN_DEFINE_XML" },
         { 12, "DOMAIN_DESTROY" },
         { 14, "DOMAIN_GET_XML_DESC" },
         { 15, "DOMAIN_GET_AUTOSTART" },
         { 16, "DOMAIN_GET_INFO" },
+        { 17, "DOMAIN_GET_MAX_MEMORY" },
         { 19, "DOMAIN_GET_OS_TYPE" },
         { 21, "CONNECT_LIST_DEFINED_DOMAINS" },
         { 22, "DOMAIN_LOOKUP_BY_ID" },
@@ -750,6 +780,7 @@ static void test_proc_table(void)
         { 110, "CONNECT_GET_URI" },
         { 121, "DOMAIN_GET_SECURITY_LABEL" },
         { 122, "NODE_GET_SECURITY_MODEL" },
+        { 149, "CONNECT_IS_SECURE" },
         { 151, "DOMAIN_IS_PERSISTENT" },
         { 163, "DOMAIN_GET_JOB_INFO" },
         { 164, "DOMAIN_ABORT_JOB" },
@@ -1417,6 +1448,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rpc/wire/typed-params", test_typed_params);
     g_test_add_func("/rpc/wire/get-info", test_get_info);
     g_test_add_func("/rpc/wire/security-model", test_security_model);
+    g_test_add_func("/rpc/wire/node-info", test_node_info);
     g_test_add_func("/rpc/wire/stream", test_stream);
     g_test_add_func("/rpc/wire/with-fds", test_with_fds);
     g_test_add_func("/rpc/capture/sizes", test_capture_sizes);

@@ -30,6 +30,7 @@
 #include <glib.h>
 
 #include "util/error.h"
+#include "util/hostinfo.h"
 #include "util/typedparams.h"
 #include "util/uuid.h"
 
@@ -182,6 +183,11 @@ struct _DriverOps {
     gboolean (*get_lib_version)(DriverConn *conn, unsigned long long *version, GError **error);
     gboolean (*supports_feature)(DriverConn *conn, int feature, gboolean *supported,
                                  GError **error);
+    /* The host's CPUs, memory and topology (virNodeInfo, `virsh nodeinfo`). */
+    gboolean (*node_get_info)(DriverConn *conn, HostInfo *info, GError **error);
+    /* virConnectIsSecure: whether nobody can listen in between the caller
+     * and the hypervisor (in-process, a UNIX socket, TLS: yes; TCP: no). */
+    gboolean (*is_secure)(DriverConn *conn, gboolean *secure, GError **error);
     /* Called by driver_conn_close; frees the driver's part. */
     void (*close)(DriverConn *conn);
 
@@ -216,6 +222,9 @@ struct _DriverOps {
     gboolean (*get_info)(DriverConn *conn, const DriverDomain *dom, DriverDomainInfo *info,
                          GError **error);
     char *(*get_os_type)(DriverConn *conn, const DriverDomain *dom, GError **error);
+    /* The definition's <memory>, KiB (virDomainGetMaxMemory). */
+    gboolean (*get_max_memory)(DriverConn *conn, const DriverDomain *dom, unsigned long long *kib,
+                               GError **error);
     char *(*get_xml_desc)(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
                           GError **error);
     gboolean (*is_active)(DriverConn *conn, const DriverDomain *dom, gboolean *active,

@@ -105,6 +105,19 @@ guint64 qemu_driver_conn_get_id(DriverConn *conn)
     return ((QemuConn *)conn)->conn_id;
 }
 
+static gboolean qops_node_get_info(DriverConn *conn, HostInfo *info, GError **error)
+{
+    return hostinfo_read(NULL, info, error);
+}
+
+static gboolean qops_is_secure(DriverConn *conn, gboolean *secure, GError **error)
+{
+    /* In-process: nothing between the caller and QEMU.  ferryd adds what
+     * it knows of the client's transport. */
+    *secure = TRUE;
+    return TRUE;
+}
+
 /* ---------------------------------------------------------------- migration hooks */
 
 static const QemuMigrationOps *migration_ops; /* atomic; set once by src/migration */
@@ -396,6 +409,17 @@ static char *qops_get_os_type(DriverConn *conn, const DriverDomain *dom, GError 
     if (!qemu_driver_domain_is_persistent(qconn_driver(conn), dom->uuid, &persistent, error))
         return NULL;
     return g_strdup("hvm");
+}
+
+static gboolean qops_get_max_memory(DriverConn *conn, const DriverDomain *dom,
+                                    unsigned long long *kib, GError **error)
+{
+    QemuDomainInfo qi = { 0 };
+
+    if (!qemu_driver_domain_get_info(qconn_driver(conn), dom->uuid, &qi, error))
+        return FALSE;
+    *kib = qi.max_mem_kib;
+    return TRUE;
 }
 
 static char *qops_get_xml_desc(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
@@ -778,6 +802,8 @@ const DriverOps qemu_driver_ops = {
     .get_version = qops_get_version,
     .get_lib_version = qops_get_lib_version,
     .supports_feature = qops_supports_feature,
+    .node_get_info = qops_node_get_info,
+    .is_secure = qops_is_secure,
     .close = qops_close,
     .lookup_by_name = qops_lookup_by_name,
     .lookup_by_uuid = qops_lookup_by_uuid,
@@ -794,6 +820,7 @@ const DriverOps qemu_driver_ops = {
     .get_state = qops_get_state,
     .get_info = qops_get_info,
     .get_os_type = qops_get_os_type,
+    .get_max_memory = qops_get_max_memory,
     .get_xml_desc = qops_get_xml_desc,
     .is_active = qops_is_active,
     .is_persistent = qops_is_persistent,

@@ -48,6 +48,7 @@ static const RpcProcedure remote_procs[] = {
     /* 2 */ { P(CONNECT_CLOSE), NONE, NONE, PRIO },
     /* 3 */ { P(CONNECT_GET_TYPE), NONE, X(remote_connect_get_type_ret), PRIO },
     /* 4 */ { P(CONNECT_GET_VERSION), NONE, X(remote_connect_get_version_ret), PRIO },
+    /* 6 */ { P(NODE_GET_INFO), NONE, X(remote_node_get_info_ret), PRIO },
     /* 7 */ { P(CONNECT_GET_CAPABILITIES), NONE, X(remote_connect_get_capabilities_ret), 0 },
     /* 9 */ { P(DOMAIN_CREATE), X(remote_domain_create_args), NONE, 0 },
     /* 10 */
@@ -64,6 +65,9 @@ static const RpcProcedure remote_procs[] = {
       X(remote_domain_get_autostart_ret), PRIO },
     /* 16 */
     { P(DOMAIN_GET_INFO), X(remote_domain_get_info_args), X(remote_domain_get_info_ret), PRIO },
+    /* 17 */
+    { P(DOMAIN_GET_MAX_MEMORY), X(remote_domain_get_max_memory_args),
+      X(remote_domain_get_max_memory_ret), PRIO },
     /* 19 */
     { P(DOMAIN_GET_OS_TYPE), X(remote_domain_get_os_type_args), X(remote_domain_get_os_type_ret),
       PRIO },
@@ -99,6 +103,7 @@ static const RpcProcedure remote_procs[] = {
     { P(DOMAIN_GET_SECURITY_LABEL), X(remote_domain_get_security_label_args),
       X(remote_domain_get_security_label_ret), PRIO },
     /* 122 */ { P(NODE_GET_SECURITY_MODEL), NONE, X(remote_node_get_security_model_ret), PRIO },
+    /* 149 */ { P(CONNECT_IS_SECURE), NONE, X(remote_connect_is_secure_ret), PRIO },
     /* 150 */
     { P(DOMAIN_IS_ACTIVE), X(remote_domain_is_active_args), X(remote_domain_is_active_ret), PRIO },
     /* 151 */

@@ -286,6 +286,11 @@ gboolean rpc_server_client_is_unix(RpcServerClient *client)
     return netsocket_is_unix(client->sock);
 }
 
+gboolean rpc_server_client_is_secure(RpcServerClient *client)
+{
+    return netsocket_is_unix(client->sock) || netsocket_has_tls(client->sock);
+}
+
 const char *rpc_server_client_get_peer_dn(RpcServerClient *client)
 {
     return netsocket_get_peer_dn(client->sock);

@@ -197,6 +197,8 @@ gboolean rpc_server_client_is_closed(RpcServerClient *client);
 /* "UNIX socket /run/...", "127.0.0.1:41234". */
 const char *rpc_server_client_get_peer(RpcServerClient *client);
 gboolean rpc_server_client_is_unix(RpcServerClient *client);
+/* A UNIX socket or TLS: nobody on the network can listen in. */
+gboolean rpc_server_client_is_secure(RpcServerClient *client);
 /* The TLS client certificate's DN, or NULL. */
 const char *rpc_server_client_get_peer_dn(RpcServerClient *client);
 /* Calls read and not yet answered. */
