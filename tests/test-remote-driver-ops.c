@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver/driver_registry.h"
 #include "rpc/remote_driver.h"
@@ -90,6 +91,24 @@ static void test_connection(Fixture *fx, gconstpointer data)
     g_assert_true(conn->ops->get_lib_version(conn, &ver, &err));
     g_assert_no_error(err);
 
+    /* NODE_GET_INFO: ferryd's host is this one. */
+    HostInfo node = { 0 };
+    g_assert_true(conn->ops->node_get_info(conn, &node, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(node.cpus, ==, (unsigned int)sysconf(_SC_NPROCESSORS_ONLN));
+    g_assert_cmpuint(node.nodes * node.sockets * node.cores * node.threads, ==, node.cpus);
+    g_assert_cmpuint(node.memory_kib, >, 0);
+    g_assert_cmpuint(strlen(node.model), >, 0);
+
+    /* CONNECT_IS_SECURE: TCP is not, a UNIX socket is. */
+    g_autoptr(DriverConn) local = open_ok(fx->unix_uri);
+    gboolean secure = TRUE;
+    g_assert_true(conn->ops->is_secure(conn, &secure, &err));
+    g_assert_false(secure);
+    g_assert_true(local->ops->is_secure(local, &secure, &err));
+    g_assert_true(secure);
+    g_assert_no_error(err);
+
     /* Flags other than read-only are refused before connecting. */
     g_autoptr(DriverUri) parsed = driver_uri_parse(fx->unix_uri, &err);
     g_assert_no_error(err);
@@ -124,6 +143,11 @@ static void test_domain(Fixture *fx, gconstpointer data)
     g_autofree char *os = conn->ops->get_os_type(conn, &dom, &err);
     g_assert_cmpstr(os, ==, "hvm");
     g_assert_no_error(err);
+    /* DOMAIN_GET_MAX_MEMORY: lft_guest_xml's <memory unit='MiB'>64</memory>. */
+    unsigned long long max_kib = 0;
+    g_assert_true(conn->ops->get_max_memory(conn, &dom, &max_kib, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(max_kib, ==, 64 * 1024);
 
     GArray *all = conn->ops->list_all_domains(conn, DRIVER_LIST_INACTIVE, &err);
     g_assert_nonnull(all);

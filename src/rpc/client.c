@@ -126,6 +126,11 @@ const char *rpc_client_get_peer(RpcClient *client)
     return netsocket_get_peer(client->sock);
 }
 
+gboolean rpc_client_is_secure(RpcClient *client)
+{
+    return netsocket_is_unix(client->sock) || netsocket_has_tls(client->sock);
+}
+
 gboolean rpc_client_is_open(RpcClient *client)
 {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&client->lock);

@@ -67,6 +67,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(RpcClient, rpc_client_free)
 void rpc_client_close(RpcClient *client);
 gboolean rpc_client_is_open(RpcClient *client);
 const char *rpc_client_get_peer(RpcClient *client);
+/* A UNIX socket or TLS: nobody on the network can listen in. */
+gboolean rpc_client_is_secure(RpcClient *client);
 
 /* One call.  args_xdr/ret_xdr NULL (or rpc_xdr_void): no payload.  ret
  * must be zeroed; free it with xdr_free(ret_xdr, ret).  timeout_ms -1:

@@ -575,6 +575,39 @@ static gboolean remote_supports_feature(DriverConn *conn, int feature, gboolean 
     return remote_feature(remote_conn(conn), feature, supported, error);
 }
 
+static gboolean remote_node_get_info(DriverConn *conn, HostInfo *info, GError **error)
+{
+    remote_node_get_info_ret ret = { 0 };
+
+    if (!remote_call(remote_conn(conn), REMOTE_PROC_NODE_GET_INFO, NULL, &ret, error))
+        return FALSE;
+    G_STATIC_ASSERT(sizeof(info->model) == sizeof(ret.model));
+    memcpy(info->model, ret.model, sizeof(info->model));
+    info->model[sizeof(info->model) - 1] = '\0'; /* the daemon's may not be */
+    info->memory_kib = ret.memory;
+    /* A daemon would not send negative counts; 0 if one did. */
+    info->cpus = (unsigned int)MAX(ret.cpus, 0);
+    info->mhz = (unsigned int)MAX(ret.mhz, 0);
+    info->nodes = (unsigned int)MAX(ret.nodes, 0);
+    info->sockets = (unsigned int)MAX(ret.sockets, 0);
+    info->cores = (unsigned int)MAX(ret.cores, 0);
+    info->threads = (unsigned int)MAX(ret.threads, 0);
+    return TRUE;
+}
+
+/* As libvirt's client: secure when our transport is (UNIX socket, TLS)
+ * and the daemon says its side is. */
+static gboolean remote_is_secure(DriverConn *conn, gboolean *secure, GError **error)
+{
+    RemoteConn *rc = remote_conn(conn);
+    remote_connect_is_secure_ret ret = { 0 };
+
+    if (!remote_call(rc, REMOTE_PROC_CONNECT_IS_SECURE, NULL, &ret, error))
+        return FALSE;
+    *secure = ret.secure != 0 && rpc_client_is_secure(rc->client);
+    return TRUE;
+}
+
 /* ---------------------------------------------------------------- registration */
 
 const DriverOps remote_driver_ops = {
@@ -585,6 +618,8 @@ const DriverOps remote_driver_ops = {
     .get_version = remote_get_version,
     .get_lib_version = remote_get_lib_version,
     .supports_feature = remote_supports_feature,
+    .node_get_info = remote_node_get_info,
+    .is_secure = remote_is_secure,
     .close = remote_close,
 
     .lookup_by_name = remote_lookup_by_name,
@@ -604,6 +639,7 @@ const DriverOps remote_driver_ops = {
     .get_state = remote_get_state,
     .get_info = remote_get_info,
     .get_os_type = remote_get_os_type,
+    .get_max_memory = remote_get_max_memory,
     .get_xml_desc = remote_get_xml_desc,
     .is_active = remote_is_active,
     .is_persistent = remote_is_persistent,

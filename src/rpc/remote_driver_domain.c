@@ -231,6 +231,19 @@ char *remote_get_os_type(DriverConn *conn, const DriverDomain *dom, GError **err
     return ret.type; /* the only allocation in ret: now the caller's */
 }
 
+gboolean remote_get_max_memory(DriverConn *conn, const DriverDomain *dom, unsigned long long *kib,
+                               GError **error)
+{
+    remote_domain_get_max_memory_args args;
+    remote_domain_get_max_memory_ret ret = { 0 };
+
+    remote_dom_borrow(&args.dom, dom);
+    if (!remote_call(remote_conn(conn), REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, &args, &ret, error))
+        return FALSE;
+    *kib = ret.memory;
+    return TRUE;
+}
+
 char *remote_get_xml_desc(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
                           GError **error)
 {

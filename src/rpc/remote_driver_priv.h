@@ -72,6 +72,8 @@ gboolean remote_get_state(DriverConn *conn, const DriverDomain *dom, int *state,
 gboolean remote_get_info(DriverConn *conn, const DriverDomain *dom, DriverDomainInfo *info,
                          GError **error);
 char *remote_get_os_type(DriverConn *conn, const DriverDomain *dom, GError **error);
+gboolean remote_get_max_memory(DriverConn *conn, const DriverDomain *dom, unsigned long long *kib,
+                               GError **error);
 char *remote_get_xml_desc(DriverConn *conn, const DriverDomain *dom, unsigned int flags,
                           GError **error);
 gboolean remote_is_active(DriverConn *conn, const DriverDomain *dom, gboolean *active,
