@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -504,6 +505,85 @@ static void test_lifecycle(Fixture *fx, gconstpointer data)
     g_assert_null(strstr(list4, "vm1"));
 }
 
+/* The value of virsh's "LABEL:   VALUE" line in out, or NULL. */
+static char *virsh_field(const char *out, const char *label)
+{
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    g_autofree char *prefix = g_strdup_printf("%s:", label);
+
+    for (char **l = lines; *l; l++) {
+        if (g_str_has_prefix(*l, prefix))
+            return g_strstrip(g_strdup(*l + strlen(prefix)));
+    }
+    return NULL;
+}
+
+/* NODE_GET_INFO, CONNECT_IS_SECURE and DOMAIN_GET_MAX_MEMORY as Debian's
+ * virsh and python3-libvirt ask them. */
+static void test_host_queries(Fixture *fx, gconstpointer data)
+{
+    if (!have_clients())
+        return;
+    g_autofree char *online = g_strdup_printf("%ld", sysconf(_SC_NPROCESSORS_ONLN));
+    g_autofree char *info = virsh_ok(fx, fx->tcp_uri, "nodeinfo", NULL);
+    g_autofree char *cpus = virsh_field(info, "CPU(s)");
+    g_autofree char *model = virsh_field(info, "CPU model");
+    g_autofree char *memory = virsh_field(info, "Memory size");
+    struct utsname uts;
+
+    g_assert_cmpint(uname(&uts), ==, 0);
+    g_assert_cmpstr(cpus, ==, online);
+    g_assert_cmpstr(model, ==, uts.machine);
+    g_assert_nonnull(memory);
+    g_assert_true(g_str_has_suffix(memory, " KiB"));
+    g_assert_cmpuint(g_ascii_strtoull(memory, NULL, 10), >, 0);
+
+    if (!have_python_libvirt(fx))
+        return;
+    /* getInfo(): [model, memory MiB, cpus, mhz, nodes, sockets, cores,
+     * threads]; isSecure() on each transport. */
+    static const char script[] =
+        "import sys, libvirt\n"
+        "c = libvirt.open(sys.argv[1])\n"
+        "i = c.getInfo()\n"
+        "print(i[0], i[2], i[4] * i[5] * i[6] * i[7] == i[2], i[1] > 0, c.isSecure())\n"
+        "c.close()\n";
+    g_autofree char *want_tcp = g_strdup_printf("%s %s True True 0\n", uts.machine, online);
+    g_autofree char *want_unix = g_strdup_printf("%s %s True True 1\n", uts.machine, online);
+    g_autoptr(Run) tcp = python(fx, script, fx->tcp_uri);
+    g_autoptr(Run) unx = python(fx, script, fx->unix_uri);
+
+    g_test_message("python tcp: %d\n%s%s", tcp->status, tcp->out, tcp->err);
+    g_test_message("python unix: %d\n%s%s", unx->status, unx->out, unx->err);
+    g_assert_cmpint(tcp->status, ==, 0);
+    g_assert_cmpstr(tcp->out, ==, want_tcp);
+    g_assert_cmpint(unx->status, ==, 0);
+    g_assert_cmpstr(unx->out, ==, want_unix);
+
+    /* maxMemory() is <memory> in KiB: lft_guest_xml's 64 MiB. */
+    g_autofree char *file = write_guest(fx, "vm1");
+    g_autofree char *xml = NULL;
+    g_assert_true(g_file_get_contents(file, &xml, NULL, NULL));
+    g_assert_nonnull(strstr(xml, "<memory unit='MiB'>64</memory>"));
+    g_autofree char *def = virsh_ok(fx, fx->tcp_uri, "define", file, NULL);
+    g_autoptr(Run) mem = python(fx,
+                                "import sys, libvirt\n"
+                                "c = libvirt.open(sys.argv[1])\n"
+                                "d = c.lookupByName('vm1')\n"
+                                "print(d.maxMemory())\n"
+                                "try:\n"
+                                "    c.lookupByName('vm1').undefine()\n"
+                                "    d.maxMemory()\n"
+                                "except libvirt.libvirtError as e:\n"
+                                "    print(e.get_error_code())\n"
+                                "c.close()\n",
+                                fx->tcp_uri);
+    g_test_message("python maxMemory: %d\n%s%s", mem->status, mem->out, mem->err);
+    g_assert_cmpint(mem->status, ==, 0);
+    /* 42: VIR_ERR_NO_DOMAIN once it is undefined. */
+    g_assert_cmpstr(mem->out, ==, "65536\n42\n");
+}
+
 /* start --autodestroy: the QEMU goes when virsh's connection does. */
 static void test_autodestroy(Fixture *fx, gconstpointer data)
 {
@@ -810,6 +890,23 @@ static void test_tls(Fixture *fx, gconstpointer data)
     }
     g_autofree char *list = virsh_ok(fx, fx->unix_uri, "list", "--all", NULL);
     g_assert_true(spawn_is_running(fx->ferryd));
+
+    /* TLS is secure: the client's side and ferryd's (CONNECT_IS_SECURE). */
+    if (!have_python_libvirt(fx))
+        return;
+    const char *pki = tls_certs_libvirt_pki_dir(certs, "client1", "ca", &err);
+    g_assert_no_error(err);
+    g_autofree char *uri =
+        g_strdup_printf("qemu+tls://127.0.0.1:%u/system?pkipath=%s", fx->tls_port, pki);
+    g_autoptr(Run) py = python(fx,
+                               "import sys, libvirt\n"
+                               "c = libvirt.open(sys.argv[1])\n"
+                               "print(c.isSecure())\n"
+                               "c.close()\n",
+                               uri);
+    g_test_message("python isSecure over TLS: %d\n%s%s", py->status, py->out, py->err);
+    g_assert_cmpint(py->status, ==, 0);
+    g_assert_cmpstr(py->out, ==, "1\n");
 }
 
 /* Over max_clients a connection is closed at once; those already
@@ -1128,6 +1225,7 @@ int main(int argc, char **argv)
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
     ADD("/ferryd/connect", test_connect);
     ADD("/ferryd/lifecycle", test_lifecycle);
+    ADD("/ferryd/host-queries", test_host_queries);
     ADD("/ferryd/autodestroy", test_autodestroy);
     ADD("/ferryd/restart", test_restart);
     ADD("/ferryd/second-daemon", test_second_daemon);
