@@ -437,6 +437,38 @@ static void test_get_info(void)
     assert_bytes(msg->buffer + 28, msg->length - 28, want_payload, sizeof(want_payload));
 }
 
+/* migrate-compcache's calls (libvirt's remote_protocol.x): set is the
+ * domain, cacheSize as an unsigned hyper, then flags; get's reply is the
+ * hyper alone. */
+static void test_compression_cache(void)
+{
+    remote_domain_migrate_set_compression_cache_args args = { .cacheSize = 0x100000000ULL,
+                                                              .flags = 5 };
+    remote_domain_migrate_get_compression_cache_ret ret = { .cacheSize = 64ULL << 20 };
+
+    rpc_nonnull_domain_set(&args.dom, "zero256", zero256_uuid, 3);
+    g_autoptr(RpcMessage) set = encode_ok(
+        remote_header(REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE, RPC_CALL, 8, RPC_STATUS_OK),
+        (xdrproc_t)xdr_remote_domain_migrate_set_compression_cache_args, &args);
+    static const guint8 want_tail[] = {
+        0x00, 0x00, 0x00, 0x03, /* dom.id */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* cacheSize */
+        0x00, 0x00, 0x00, 0x05, /* flags */
+    };
+    /* 28 header bytes, 32 of domain, 8 + 4 */
+    g_assert_cmpuint(set->length, ==, 28 + 32 + 12);
+    assert_bytes(set->buffer + set->length - sizeof(want_tail), sizeof(want_tail), want_tail,
+                 sizeof(want_tail));
+    rpc_nonnull_domain_clear(&args.dom);
+
+    g_autoptr(RpcMessage) get =
+        encode_ok(remote_header(REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, RPC_REPLY, 9,
+                                RPC_STATUS_OK),
+                  (xdrproc_t)xdr_remote_domain_migrate_get_compression_cache_ret, &ret);
+    static const guint8 want_ret[] = { 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00 };
+    assert_bytes(get->buffer + 28, get->length - 28, want_ret, sizeof(want_ret));
+}
+
 static void test_security_model(void)
 {
     /* char arrays: every element is a 4-byte int. */
@@ -793,6 +825,8 @@ static void test_proc_table(void)
         { 242, "DOMAIN_MIGRATE_GET_MAX_SPEED" },
         { 273, "CONNECT_LIST_ALL_DOMAINS" },
         { 298, "DOMAIN_GET_JOB_STATS" },
+        { 299, "DOMAIN_MIGRATE_GET_COMPRESSION_CACHE" },
+        { 300, "DOMAIN_MIGRATE_SET_COMPRESSION_CACHE" },
         { 302, "DOMAIN_MIGRATE_BEGIN3_PARAMS" },
         { 303, "DOMAIN_MIGRATE_PREPARE3_PARAMS" },
         { 304, "DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS" },
@@ -852,6 +886,9 @@ static void test_proc_table(void)
     g_assert_true(rpc_program_find_proc(prog, 164)->flags & RPC_PROC_PRIORITY);
     g_assert_true(rpc_program_find_proc(prog, 163)->flags & RPC_PROC_PRIORITY);
     g_assert_false(rpc_program_find_proc(prog, 305)->flags & RPC_PROC_PRIORITY);
+    /* migrate-compcache may come while PERFORM3_PARAMS runs, as setspeed. */
+    g_assert_true(rpc_program_find_proc(prog, 299)->flags & RPC_PROC_PRIORITY);
+    g_assert_true(rpc_program_find_proc(prog, 300)->flags & RPC_PROC_PRIORITY);
 }
 
 /* A source of sample values: decoding from it fills any XDR type.  Every
@@ -1447,6 +1484,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rpc/wire/nonnull-domain", test_nonnull_domain);
     g_test_add_func("/rpc/wire/typed-params", test_typed_params);
     g_test_add_func("/rpc/wire/get-info", test_get_info);
+    g_test_add_func("/rpc/wire/compression-cache", test_compression_cache);
     g_test_add_func("/rpc/wire/security-model", test_security_model);
     g_test_add_func("/rpc/wire/node-info", test_node_info);
     g_test_add_func("/rpc/wire/stream", test_stream);

@@ -10,8 +10,9 @@
  * libvirt's "priority:high" annotations: connection management, lookups,
  * and queries answered from the domain object; destroy (an operator must be
  * able to kill a stuck domain); and job control during a migration (job
- * info and stats, abort, speed and downtime, post-copy), which libvirt
- * leaves low but virsh sends on the connection that runs PERFORM3_PARAMS.
+ * info and stats, abort, speed, downtime, compression cache, post-copy),
+ * which libvirt leaves low but virsh sends on the connection that runs
+ * PERFORM3_PARAMS.
  * Starting, stopping, changing a domain and the migration phases are not
  * priority calls.
  */
@@ -139,6 +140,12 @@ static const RpcProcedure remote_procs[] = {
     /* 298 */
     { P(DOMAIN_GET_JOB_STATS), X(remote_domain_get_job_stats_args),
       X(remote_domain_get_job_stats_ret), PRIO },
+    /* 299 */
+    { P(DOMAIN_MIGRATE_GET_COMPRESSION_CACHE), X(remote_domain_migrate_get_compression_cache_args),
+      X(remote_domain_migrate_get_compression_cache_ret), PRIO },
+    /* 300 */
+    { P(DOMAIN_MIGRATE_SET_COMPRESSION_CACHE), X(remote_domain_migrate_set_compression_cache_args),
+      NONE, PRIO },
     /* 302 */
     { P(DOMAIN_MIGRATE_BEGIN3_PARAMS), X(remote_domain_migrate_begin3_params_args),
       X(remote_domain_migrate_begin3_params_ret), 0 },
