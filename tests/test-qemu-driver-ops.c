@@ -386,9 +386,10 @@ static void test_lifecycle_events(Fixture *fx, gconstpointer data)
     g_mutex_clear(&one.lock);
 }
 
-/* QEMU's max-bandwidth and downtime-limit, read within the async job. */
+/* QEMU's max-bandwidth, downtime-limit and xbzrle-cache-size, read within
+ * the async job. */
 static void query_migrate_params(DomainObj *obj, unsigned long long *bandwidth,
-                                 unsigned long long *downtime)
+                                 unsigned long long *downtime, unsigned long long *xbzrle)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(QemuMonitor) mon = qemu_monitor_ref(domain_obj_get_monitor(obj));
@@ -403,6 +404,8 @@ static void query_migrate_params(DomainObj *obj, unsigned long long *bandwidth,
     *bandwidth = json_object_get_uint64(v);
     g_assert_true(json_object_object_get_ex(ret, "downtime-limit", &v));
     *downtime = json_object_get_uint64(v);
+    g_assert_true(json_object_object_get_ex(ret, "xbzrle-cache-size", &v));
+    *xbzrle = json_object_get_uint64(v);
 }
 
 /* While a migration-out job runs, the values go to QEMU at once. */
@@ -411,7 +414,7 @@ static void test_migrate_tuning_live(Fixture *fx, gconstpointer data)
     g_autoptr(GError) err = NULL;
     g_autoptr(DriverConn) conn = qemu_driver_conn_open(fx->drv, 9, NULL);
     g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
-    unsigned long long bw = 0, dt = 0, v = 0;
+    unsigned long long bw = 0, dt = 0, xc = 0, v = 0;
 
     if (!have_guest(fx))
         return;
@@ -433,12 +436,19 @@ static void test_migrate_tuning_live(Fixture *fx, gconstpointer data)
     g_assert_no_error(err);
     g_assert_true(conn->ops->migrate_get_max_speed(conn, &dom, &v, 0, &err));
     g_assert_cmpuint(v, ==, 42);
+    /* The compression cache too (a MIGRATION_OP job, then a QUERY job). */
+    g_assert_true(conn->ops->migrate_set_compression_cache(conn, &dom, 32ULL << 20, 0, &err));
+    g_assert_no_error(err);
+    g_assert_true(conn->ops->migrate_get_compression_cache(conn, &dom, &v, 0, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(v, ==, 32ULL << 20);
 
     domain_obj_lock(obj);
     g_assert_true(domain_job_async_resume(obj, DOMAIN_ASYNC_JOB_MIGRATION_OUT, "test", &err));
-    query_migrate_params(obj, &bw, &dt);
+    query_migrate_params(obj, &bw, &dt, &xc);
     g_assert_cmpuint(bw, ==, 42ULL * 1024 * 1024);
     g_assert_cmpuint(dt, ==, 123);
+    g_assert_cmpuint(xc, ==, 32ULL << 20);
     domain_job_end_async(obj, DOMAIN_JOB_STATUS_CANCELED);
     domain_obj_unlock(obj);
     domain_obj_unref(obj);
@@ -501,6 +511,99 @@ static void test_migrate_tuning(Fixture *fx, gconstpointer data)
     g_assert_cmpint(ferry_error_code_of(err), ==, FERRY_ERR_NO_DOMAIN);
 }
 
+/* QEMU's xbzrle-cache-size as QEMU itself reports it (a QUERY job of our
+ * own, no async job). */
+static unsigned long long query_xbzrle_cache(Fixture *fx, const DriverDomain *dom)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DomainObjLocked) obj = domain_list_find_by_uuid(
+        qemu_driver_get_domains(fx->drv), dom->uuid, DOMAIN_LOOKUP_LOCKED, &err);
+    g_autoptr(json_object) ret = NULL;
+    json_object *v = NULL;
+
+    g_assert_nonnull(obj);
+    g_assert_true(domain_job_begin(obj, DOMAIN_JOB_QUERY, "test", &err));
+    g_autoptr(QemuMonitor) mon = qemu_monitor_ref(domain_obj_get_monitor(obj));
+    domain_obj_enter_monitor(obj);
+    ret = qmp_call(mon, "query-migrate-parameters", NULL, &err);
+    g_assert_true(domain_obj_exit_monitor(obj, &err));
+    domain_job_end(obj);
+    g_assert_no_error(err);
+    g_assert_true(json_object_object_get_ex(ret, "xbzrle-cache-size", &v));
+    return json_object_get_uint64(v);
+}
+
+/* Expects a failed call's error: its code and a piece of its message. */
+static void assert_error(GError **err, int code, const char *needle)
+{
+    g_assert_nonnull(*err);
+    g_test_message("expected error: %s", (*err)->message);
+    g_assert_cmpint(ferry_error_code_of(*err), ==, code);
+    g_assert_nonnull(strstr((*err)->message, needle));
+    g_clear_error(err);
+}
+
+/* migrate-compcache: QEMU's xbzrle-cache-size, set and read in the running
+ * QEMU; bad sizes are refused with the value named and change nothing. */
+static void test_migrate_compcache(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(DriverConn) conn = qemu_driver_conn_open(fx->drv, 10, NULL);
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    unsigned long long v = 0;
+    const unsigned long long mib128 = 128ULL << 20;
+
+    g_autofree char *xml = guest_xml(fx);
+    g_assert_true(conn->ops->define_xml(conn, xml, 0, &dom, &err));
+    g_assert_no_error(err);
+
+    /* Defined, not running: nothing to ask. */
+    g_assert_false(conn->ops->migrate_get_compression_cache(conn, &dom, &v, 0, &err));
+    assert_error(&err, FERRY_ERR_OPERATION_INVALID, "domain 'ops1' is not running");
+    g_assert_false(conn->ops->migrate_set_compression_cache(conn, &dom, mib128, 0, &err));
+    assert_error(&err, FERRY_ERR_OPERATION_INVALID, "domain 'ops1' is not running");
+
+    if (have_guest(fx)) {
+        g_assert_true(conn->ops->create(conn, &dom, DRIVER_START_PAUSED, &err));
+        g_assert_no_error(err);
+        /* QEMU's default, 64 MiB. */
+        g_assert_true(conn->ops->migrate_get_compression_cache(conn, &dom, &v, 0, &err));
+        g_assert_no_error(err);
+        g_assert_cmpuint(v, ==, 64ULL << 20);
+
+        g_assert_true(conn->ops->migrate_set_compression_cache(conn, &dom, mib128, 0, &err));
+        g_assert_no_error(err);
+        g_assert_true(conn->ops->migrate_get_compression_cache(conn, &dom, &v, 0, &err));
+        g_assert_cmpuint(v, ==, mib128);
+        g_assert_cmpuint(query_xbzrle_cache(fx, &dom), ==, mib128);
+
+        /* Not a power of two: ours to say; below a page: QEMU's. */
+        g_assert_false(conn->ops->migrate_set_compression_cache(conn, &dom, 12288, 0, &err));
+        assert_error(&err, FERRY_ERR_INVALID_ARG, "size 12288 bytes is not a power of two");
+        g_assert_false(conn->ops->migrate_set_compression_cache(conn, &dom, 0, 0, &err));
+        assert_error(&err, FERRY_ERR_INVALID_ARG, "size 0 bytes is not a power of two");
+        g_assert_false(conn->ops->migrate_set_compression_cache(conn, &dom, 1024, 0, &err));
+        assert_error(&err, FERRY_ERR_INVALID_ARG,
+                     "domain 'ops1': QEMU refused compression cache size 1024 bytes: ");
+        g_assert_false(conn->ops->migrate_set_compression_cache(conn, &dom, mib128, 1, &err));
+        assert_error(&err, FERRY_ERR_INVALID_ARG, "flags");
+        g_assert_false(conn->ops->migrate_get_compression_cache(conn, &dom, &v, 2, &err));
+        assert_error(&err, FERRY_ERR_INVALID_ARG, "flags");
+        /* The old value stays. */
+        g_assert_true(conn->ops->migrate_get_compression_cache(conn, &dom, &v, 0, &err));
+        g_assert_cmpuint(v, ==, mib128);
+        g_assert_cmpuint(query_xbzrle_cache(fx, &dom), ==, mib128);
+
+        g_assert_true(conn->ops->destroy(conn, &dom, 0, &err));
+        g_assert_no_error(err);
+        g_assert_false(conn->ops->migrate_get_compression_cache(conn, &dom, &v, 0, &err));
+        assert_error(&err, FERRY_ERR_OPERATION_INVALID, "is not running");
+    }
+    g_assert_true(conn->ops->undefine(conn, &dom, 0, &err));
+    g_assert_false(conn->ops->migrate_get_compression_cache(conn, &dom, &v, 0, &err));
+    assert_error(&err, FERRY_ERR_NO_DOMAIN, "");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -512,5 +615,6 @@ int main(int argc, char **argv)
     ADD("/qemu-driver-ops/lifecycle-events", test_lifecycle_events);
     ADD("/qemu-driver-ops/migrate-tuning", test_migrate_tuning);
     ADD("/qemu-driver-ops/migrate-tuning-live", test_migrate_tuning_live);
+    ADD("/qemu-driver-ops/migrate-compcache", test_migrate_compcache);
     return g_test_run();
 }

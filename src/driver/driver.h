@@ -250,6 +250,15 @@ struct _DriverOps {
     gboolean (*migrate_get_max_downtime)(DriverConn *conn, const DriverDomain *dom,
                                          unsigned long long *ms, unsigned int flags,
                                          GError **error);
+    /* The XBZRLE compression cache of a running domain, in bytes (virsh
+     * migrate-compcache): QEMU's xbzrle-cache-size, used by the running
+     * migration or the next one. */
+    gboolean (*migrate_set_compression_cache)(DriverConn *conn, const DriverDomain *dom,
+                                              unsigned long long bytes, unsigned int flags,
+                                              GError **error);
+    gboolean (*migrate_get_compression_cache)(DriverConn *conn, const DriverDomain *dom,
+                                              unsigned long long *bytes, unsigned int flags,
+                                              GError **error);
     gboolean (*migrate_start_postcopy)(DriverConn *conn, const DriverDomain *dom,
                                        unsigned int flags, GError **error);
 

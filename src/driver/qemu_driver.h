@@ -382,6 +382,19 @@ gboolean qemu_driver_domain_migrate_set_max_downtime(QemuDriver *drv, const unsi
 gboolean qemu_driver_domain_migrate_get_max_downtime(QemuDriver *drv, const unsigned char *uuid,
                                                      unsigned long long *ms, GError **error);
 
+/* migrate-compcache: QEMU's xbzrle-cache-size in bytes, read from and set
+ * in the running domain's QEMU (OPERATION_INVALID when it is not running).
+ * The size must be a power of two (INVALID_ARG, as is a size QEMU refuses:
+ * below its page size); set works during a migration too (MIGRATION_OP
+ * job). */
+gboolean qemu_driver_domain_migrate_set_compression_cache(QemuDriver *drv,
+                                                          const unsigned char *uuid,
+                                                          unsigned long long bytes, GError **error);
+gboolean qemu_driver_domain_migrate_get_compression_cache(QemuDriver *drv,
+                                                          const unsigned char *uuid,
+                                                          unsigned long long *bytes,
+                                                          GError **error);
+
 /* What the migration code applies when a migration starts: the stored
  * values, and whether the user set each (unset: speed is
  * QEMU_DRIVER_MIGRATE_SPEED_MAX, downtime QEMU's default; the migration

@@ -680,6 +680,27 @@ static gboolean qops_migrate_get_max_speed(DriverConn *conn, const DriverDomain 
                                                     error);
 }
 
+/* QEMU keeps the compression cache size itself: no migration hook. */
+static gboolean qops_migrate_set_compression_cache(DriverConn *conn, const DriverDomain *dom,
+                                                   unsigned long long bytes, unsigned int flags,
+                                                   GError **error)
+{
+    if (!check_flags(flags, 0, "migrate set compression cache", error))
+        return FALSE;
+    return qemu_driver_domain_migrate_set_compression_cache(qconn_driver(conn), dom->uuid, bytes,
+                                                            error);
+}
+
+static gboolean qops_migrate_get_compression_cache(DriverConn *conn, const DriverDomain *dom,
+                                                   unsigned long long *bytes, unsigned int flags,
+                                                   GError **error)
+{
+    if (!check_flags(flags, 0, "migrate get compression cache", error))
+        return FALSE;
+    return qemu_driver_domain_migrate_get_compression_cache(qconn_driver(conn), dom->uuid, bytes,
+                                                            error);
+}
+
 static gboolean qops_migrate_set_max_downtime(DriverConn *conn, const DriverDomain *dom,
                                               unsigned long long ms, unsigned int flags,
                                               GError **error)
@@ -828,6 +849,8 @@ const DriverOps qemu_driver_ops = {
     .abort_job = qops_abort_job,
     .migrate_set_max_speed = qops_migrate_set_max_speed,
     .migrate_get_max_speed = qops_migrate_get_max_speed,
+    .migrate_set_compression_cache = qops_migrate_set_compression_cache,
+    .migrate_get_compression_cache = qops_migrate_get_compression_cache,
     .migrate_set_max_downtime = qops_migrate_set_max_downtime,
     .migrate_get_max_downtime = qops_migrate_get_max_downtime,
     .migrate_start_postcopy = qops_migrate_start_postcopy,
