@@ -77,6 +77,10 @@ static const DispatchEntry dispatch_rows[] = {
     /* 258 */ ROW(DOMAIN_SHUTDOWN_FLAGS, dispatch_domain_shutdown_flags, WRITE),
     /* 273 */ ROW(CONNECT_LIST_ALL_DOMAINS, dispatch_connect_list_all_domains, 0),
     /* 298 */ ROW(DOMAIN_GET_JOB_STATS, dispatch_domain_get_job_stats, 0),
+    /* 299 */
+    ROW(DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, dispatch_domain_migrate_get_compression_cache, 0),
+    /* 300 */
+    ROW(DOMAIN_MIGRATE_SET_COMPRESSION_CACHE, dispatch_domain_migrate_set_compression_cache, WRITE),
     /* 302 */ ROW(DOMAIN_MIGRATE_BEGIN3_PARAMS, dispatch_domain_migrate_begin3_params, WRITE),
     /* 303 */
     ROW(DOMAIN_MIGRATE_PREPARE3_PARAMS, dispatch_domain_migrate_prepare3_params, WRITE),

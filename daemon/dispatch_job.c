@@ -180,6 +180,39 @@ static gboolean dispatch_domain_migrate_get_max_downtime(
 }
 DISPATCH_ENTRY(dispatch_domain_migrate_get_max_downtime)
 
+static gboolean dispatch_domain_migrate_set_compression_cache(
+    DaemonClient *client, const remote_domain_migrate_set_compression_cache_args *args, void *ret,
+    GError **error)
+{
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_autoptr(DriverConn) conn = dispatch_conn_domain(client, &args->dom, &dom, error);
+
+    if (!conn)
+        return FALSE;
+    DISPATCH_NEED_OP(conn, migrate_set_compression_cache, error);
+    return conn->ops->migrate_set_compression_cache(conn, &dom, args->cacheSize, args->flags,
+                                                    error);
+}
+DISPATCH_ENTRY(dispatch_domain_migrate_set_compression_cache)
+
+static gboolean dispatch_domain_migrate_get_compression_cache(
+    DaemonClient *client, const remote_domain_migrate_get_compression_cache_args *args,
+    remote_domain_migrate_get_compression_cache_ret *ret, GError **error)
+{
+    g_auto(DriverDomain) dom = DRIVER_DOMAIN_INIT;
+    g_autoptr(DriverConn) conn = dispatch_conn_domain(client, &args->dom, &dom, error);
+    unsigned long long bytes = 0;
+
+    if (!conn)
+        return FALSE;
+    DISPATCH_NEED_OP(conn, migrate_get_compression_cache, error);
+    if (!conn->ops->migrate_get_compression_cache(conn, &dom, &bytes, args->flags, error))
+        return FALSE;
+    ret->cacheSize = bytes;
+    return TRUE;
+}
+DISPATCH_ENTRY(dispatch_domain_migrate_get_compression_cache)
+
 static gboolean
 dispatch_domain_migrate_start_post_copy(DaemonClient *client,
                                         const remote_domain_migrate_start_post_copy_args *args,

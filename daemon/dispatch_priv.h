@@ -115,6 +115,8 @@ DISPATCH_DECLARE(dispatch_domain_abort_job);
 DISPATCH_DECLARE(dispatch_domain_migrate_set_max_downtime);
 DISPATCH_DECLARE(dispatch_domain_migrate_set_max_speed);
 DISPATCH_DECLARE(dispatch_domain_migrate_get_max_speed);
+DISPATCH_DECLARE(dispatch_domain_migrate_get_compression_cache);
+DISPATCH_DECLARE(dispatch_domain_migrate_set_compression_cache);
 DISPATCH_DECLARE(dispatch_domain_get_job_stats);
 DISPATCH_DECLARE(dispatch_domain_migrate_start_post_copy);
 DISPATCH_DECLARE(dispatch_domain_migrate_get_max_downtime);

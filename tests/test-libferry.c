@@ -79,6 +79,8 @@ static void test_exports(void)
     g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_get_last_error"));
     g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_connect_domain_event_register"));
     g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_domain_migrate_set_max_speed"));
+    g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_domain_migrate_set_compression_cache"));
+    g_assert_nonnull(dlsym(RTLD_DEFAULT, "ferry_domain_migrate_get_compression_cache"));
     g_assert_null(dlsym(RTLD_DEFAULT, "ferry_error_set"));
     g_assert_null(dlsym(RTLD_DEFAULT, "ferry_uuid_parse"));
     g_assert_null(dlsym(RTLD_DEFAULT, "ferry_log_message"));

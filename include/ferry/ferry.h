@@ -346,6 +346,17 @@ int ferry_domain_migrate_set_max_downtime(FerryDomain *dom, unsigned long long m
                                           unsigned int flags);
 int ferry_domain_migrate_get_max_downtime(FerryDomain *dom, unsigned long long *ms,
                                           unsigned int flags);
+/* The size of the cache, in bytes, that XBZRLE compression of repeatedly
+ * sent pages uses (virsh migrate-compcache; migrations with
+ * FERRY_MIGRATE_COMPRESSED and method "xbzrle").  QEMU keeps it, so dom must
+ * be running; set during a migration, it applies at once, else to the next
+ * migration.  QEMU's default is 64 MiB; a size must be a power of two, at
+ * least QEMU's page size (FERRY_ERROR_INVALID_ARG otherwise).  flags must
+ * be 0. */
+int ferry_domain_migrate_set_compression_cache(FerryDomain *dom, unsigned long long cache_size,
+                                               unsigned int flags);
+int ferry_domain_migrate_get_compression_cache(FerryDomain *dom, unsigned long long *cache_size,
+                                               unsigned int flags);
 
 /* ---------------------------------------------------------------- migration */
 

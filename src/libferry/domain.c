@@ -453,6 +453,26 @@ int ferry_domain_migrate_get_max_downtime(FerryDomain *dom, unsigned long long *
     return 0;
 }
 
+int ferry_domain_migrate_set_compression_cache(FerryDomain *dom, unsigned long long cache_size,
+                                               unsigned int flags)
+{
+    DOMAIN_CALL_BEGIN(dom, migrate_set_compression_cache, "migration compression cache");
+    if (!drv->ops->migrate_set_compression_cache(drv, &ident, cache_size, flags, &err))
+        return libferry_fail_with(err);
+    return 0;
+}
+
+int ferry_domain_migrate_get_compression_cache(FerryDomain *dom, unsigned long long *cache_size,
+                                               unsigned int flags)
+{
+    DOMAIN_CALL_BEGIN(dom, migrate_get_compression_cache, "migration compression cache");
+    if (!cache_size)
+        return libferry_fail_arg(__func__, "cache_size is NULL");
+    if (!drv->ops->migrate_get_compression_cache(drv, &ident, cache_size, flags, &err))
+        return libferry_fail_with(err);
+    return 0;
+}
+
 int ferry_domain_migrate_start_post_copy(FerryDomain *dom, unsigned int flags)
 {
     DOMAIN_CALL_BEGIN(dom, migrate_start_postcopy, "post-copy migration");

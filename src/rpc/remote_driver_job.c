@@ -134,6 +134,32 @@ gboolean remote_migrate_get_max_speed(DriverConn *conn, const DriverDomain *dom,
     return TRUE;
 }
 
+gboolean remote_migrate_set_compression_cache(DriverConn *conn, const DriverDomain *dom,
+                                              unsigned long long bytes, unsigned int flags,
+                                              GError **error)
+{
+    remote_domain_migrate_set_compression_cache_args args = { .cacheSize = bytes, .flags = flags };
+
+    remote_dom_borrow(&args.dom, dom);
+    return remote_call(remote_conn(conn), REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE, &args,
+                       NULL, error);
+}
+
+gboolean remote_migrate_get_compression_cache(DriverConn *conn, const DriverDomain *dom,
+                                              unsigned long long *bytes, unsigned int flags,
+                                              GError **error)
+{
+    remote_domain_migrate_get_compression_cache_args args = { .flags = flags };
+    remote_domain_migrate_get_compression_cache_ret ret = { 0 };
+
+    remote_dom_borrow(&args.dom, dom);
+    if (!remote_call(remote_conn(conn), REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, &args,
+                     &ret, error))
+        return FALSE;
+    *bytes = ret.cacheSize;
+    return TRUE;
+}
+
 gboolean remote_migrate_set_max_downtime(DriverConn *conn, const DriverDomain *dom,
                                          unsigned long long ms, unsigned int flags, GError **error)
 {

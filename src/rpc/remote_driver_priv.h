@@ -92,6 +92,12 @@ gboolean remote_migrate_set_max_speed(DriverConn *conn, const DriverDomain *dom,
 gboolean remote_migrate_get_max_speed(DriverConn *conn, const DriverDomain *dom,
                                       unsigned long long *mib_per_s, unsigned int flags,
                                       GError **error);
+gboolean remote_migrate_set_compression_cache(DriverConn *conn, const DriverDomain *dom,
+                                              unsigned long long bytes, unsigned int flags,
+                                              GError **error);
+gboolean remote_migrate_get_compression_cache(DriverConn *conn, const DriverDomain *dom,
+                                              unsigned long long *bytes, unsigned int flags,
+                                              GError **error);
 gboolean remote_migrate_set_max_downtime(DriverConn *conn, const DriverDomain *dom,
                                          unsigned long long ms, unsigned int flags, GError **error);
 gboolean remote_migrate_get_max_downtime(DriverConn *conn, const DriverDomain *dom,
