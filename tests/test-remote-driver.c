@@ -760,6 +760,89 @@ static void test_migrate_tuning(Fixture *fx, gconstpointer data)
     g_assert_cmpint(ferry_connect_close(conn), ==, 0);
 }
 
+/* migrate-compcache against ferryd with a running guest: libferry, the
+ * ferry shell and Debian's virsh read and set QEMU's xbzrle-cache-size;
+ * bad sizes and an inactive domain are refused with their reason. */
+static void test_migrate_compcache(Fixture *fx, gconstpointer data)
+{
+    if (!lft_have_guest())
+        return;
+    FerryConnect *conn = ferry_connect_open(fx->tcp_uri, 0);
+    g_autofree char *xml = lft_guest_xml(fx->root, "web1", UUID1);
+    unsigned long long v = 0;
+
+    g_assert_nonnull(conn);
+    FerryDomain *dom = ferry_domain_define_xml(conn, xml, 0);
+    g_assert_nonnull(dom);
+    /* Inactive: QEMU keeps the value, there is none to read or set. */
+    g_assert_cmpint(ferry_domain_migrate_get_compression_cache(dom, &v, 0), ==, -1);
+    g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_OPERATION_INVALID);
+    g_assert_nonnull(strstr(ferry_get_last_error()->message, "domain 'web1' is not running"));
+    g_autoptr(Run) off = ferry_shell(fx->unix_uri, "migrate-compcache", "web1", NULL);
+    g_assert_cmpint(off->status, ==, 1);
+    g_assert_nonnull(strstr(off->err, "is not running"));
+
+    g_assert_cmpint(ferry_domain_create(dom, 0), ==, 0);
+    g_assert_true(ferryd_fixture_wait_qemus(fx, 1));
+    g_assert_cmpint(ferry_domain_migrate_get_compression_cache(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 64ULL << 20);
+    g_assert_cmpint(ferry_domain_migrate_set_compression_cache(dom, 16ULL << 20, 0), ==, 0);
+    g_assert_cmpint(ferry_domain_migrate_get_compression_cache(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 16ULL << 20);
+    /* Errors cross the wire with their code and message; nothing changes. */
+    g_assert_cmpint(ferry_domain_migrate_set_compression_cache(dom, 3000000, 0), ==, -1);
+    g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_INVALID_ARG);
+    g_assert_nonnull(
+        strstr(ferry_get_last_error()->message, "3000000 bytes is not a power of two"));
+    g_assert_cmpint(ferry_domain_migrate_set_compression_cache(dom, 1 << 20, 1), ==, -1);
+    g_assert_cmpint(ferry_get_last_error()->code, ==, FERRY_ERROR_INVALID_ARG);
+    g_assert_cmpint(ferry_domain_migrate_get_compression_cache(dom, NULL, 0), ==, -1);
+    g_assert_cmpint(ferry_domain_migrate_get_compression_cache(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 16ULL << 20);
+
+    /* The shell: get, set then get, as virsh prints them. */
+    g_autoptr(Run) get = ferry_shell(fx->unix_uri, "migrate-compcache", "web1", NULL);
+    assert_run_ok(get, "ferry migrate-compcache");
+    g_assert_cmpstr(get->out, ==, "Compression cache: 16.000 MiB\n");
+    g_autoptr(Run) set =
+        ferry_shell(fx->tcp_uri, "migrate-compcache", "web1", "--size", "1073741824", NULL);
+    assert_run_ok(set, "ferry migrate-compcache --size");
+    g_assert_cmpstr(set->out, ==, "Compression cache: 1.000 GiB\n");
+    g_autoptr(Run) small =
+        ferry_shell(fx->tcp_uri, "migrate-compcache", "web1", "--size", "2048", NULL);
+    g_assert_cmpint(small->status, ==, 1);
+    g_assert_cmpstr(small->out, ==, "");
+    g_assert_nonnull(strstr(small->err, "QEMU refused compression cache size 2048 bytes"));
+    g_assert_cmpint(ferry_domain_migrate_get_compression_cache(dom, &v, 0), ==, 0);
+    g_assert_cmpuint(v, ==, 1ULL << 30);
+
+    if (have_virsh()) {
+        g_autoptr(Run) vset =
+            virsh(fx->tcp_uri, "migrate-compcache", "web1", "--size", "268435456", NULL);
+        assert_run_ok(vset, "virsh migrate-compcache --size");
+        g_assert_cmpstr(g_strstrip(vset->out), ==, "Compression cache: 256.000 MiB");
+        g_assert_cmpint(ferry_domain_migrate_get_compression_cache(dom, &v, 0), ==, 0);
+        g_assert_cmpuint(v, ==, 256ULL << 20);
+        g_autoptr(Run) vget = virsh(fx->unix_uri, "migrate-compcache", "web1", NULL);
+        assert_run_ok(vget, "virsh migrate-compcache");
+        g_assert_cmpstr(g_strstrip(vget->out), ==, "Compression cache: 256.000 MiB");
+        g_autoptr(Run) vbad =
+            virsh(fx->tcp_uri, "migrate-compcache", "web1", "--size", "12288", NULL);
+        g_assert_cmpint(vbad->status, ==, 1);
+        g_assert_nonnull(strstr(vbad->err, "12288 bytes is not a power of two"));
+    }
+
+    g_assert_cmpint(ferry_domain_destroy(dom, 0), ==, 0);
+    g_assert_true(ferryd_fixture_wait_qemus(fx, 0));
+    if (have_virsh()) {
+        g_autoptr(Run) voff = virsh(fx->tcp_uri, "migrate-compcache", "web1", NULL);
+        g_assert_cmpint(voff->status, ==, 1);
+        g_assert_nonnull(strstr(voff->err, "domain 'web1' is not running"));
+    }
+    ferry_domain_free(dom);
+    g_assert_cmpint(ferry_connect_close(conn), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -779,6 +862,7 @@ int main(int argc, char **argv)
     ADD("/remote-driver/keepalive", test_keepalive);
     ADD("/remote-driver/events", test_events);
     ADD("/remote-driver/migrate-tuning", test_migrate_tuning);
+    ADD("/remote-driver/migrate-compcache", test_migrate_compcache);
     g_test_add("/remote-driver/tls", Fixture, "manual", fixture_setup, test_tls, fixture_teardown);
     return g_test_run();
 }

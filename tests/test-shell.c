@@ -475,6 +475,44 @@ static void test_migrate_tuning_and_event(Fixture *fx, gconstpointer data)
     assert_has(help->out, "event");
 }
 
+/* migrate-compcache's own checks, before and after the daemon's: a bad
+ * --size, a missing domain or value, an inactive domain; its help. */
+static void test_migrate_compcache_args(Fixture *fx, gconstpointer data)
+{
+    g_autofree char *file = write_guest_xml(fx, "web1", "5f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a52");
+    g_autoptr(Run) def = SHELL(fx, "define", file);
+    assert_ok(def);
+
+    g_autoptr(Run) nan = SHELL(fx, "migrate-compcache", "web1", "--size", "big");
+    assert_fails(nan, "Numeric value 'big' for <size> option is malformed or out of range");
+    g_autoptr(Run) neg = SHELL(fx, "migrate-compcache", "web1", "--size", "-4096");
+    assert_fails(neg, "Numeric value '-4096' for <size> option is malformed or out of range");
+    g_autoptr(Run) huge = SHELL(fx, "migrate-compcache", "web1", "--size", "18446744073709551616");
+    assert_fails(huge, "Numeric value '18446744073709551616' for <size>");
+    g_autoptr(Run) novalue = SHELL(fx, "migrate-compcache", "web1", "--size");
+    assert_fails(novalue, "option --size of command 'migrate-compcache' needs a value");
+    g_autoptr(Run) nodom = SHELL(fx, "migrate-compcache", "--size", "4096");
+    assert_fails(nodom, "command 'migrate-compcache' requires <domain> option");
+    g_autoptr(Run) extra = SHELL(fx, "migrate-compcache", "web1", "4096");
+    g_assert_cmpint(extra->status, ==, 1);
+    g_autoptr(Run) nosuch = SHELL(fx, "migrate-compcache", "nosuch");
+    assert_fails(nosuch, "failed to get domain 'nosuch'");
+    /* Defined, not running: the daemon's refusal, with the size asked. */
+    g_autoptr(Run) off = SHELL(fx, "migrate-compcache", "web1", "--size", "4096");
+    assert_fails(off, "failed to set the compression cache of domain 'web1' to 4096 bytes: "
+                      "domain 'web1' is not running");
+    g_autoptr(Run) offget = SHELL(fx, "migrate-compcache", "web1");
+    assert_fails(offget, "failed to get the compression cache of domain 'web1': "
+                         "domain 'web1' is not running");
+
+    g_autoptr(Run) help = SHELL(fx, "help", "migrate-compcache");
+    assert_ok(help);
+    assert_has(help->out, "migrate-compcache <domain> [--size <number>]");
+    assert_has(help->out, "power of two");
+    g_autoptr(Run) list = SHELL(fx, "help");
+    assert_has(list->out, "migrate-compcache");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -486,5 +524,6 @@ int main(int argc, char **argv)
     ADD("/shell/host-commands", test_host_commands);
     ADD("/shell/interactive", test_interactive);
     ADD("/shell/migrate-tuning-and-event", test_migrate_tuning_and_event);
+    ADD("/shell/migrate-compcache-args", test_migrate_compcache_args);
     return g_test_run();
 }

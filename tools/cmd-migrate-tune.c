@@ -1,7 +1,7 @@
 /*
  * cmd-migrate-tune.c: migrate-setspeed, migrate-getspeed,
- * migrate-setmaxdowntime, migrate-getmaxdowntime (virsh's names, options
- * and output).
+ * migrate-setmaxdowntime, migrate-getmaxdowntime, migrate-compcache
+ * (virsh's names, options and output).
  */
 #include <config.h>
 
@@ -103,6 +103,39 @@ static gboolean cmd_migrate_getmaxdowntime(Shell *sh, const ShellArgs *args)
     return ok;
 }
 
+/* migrate-compcache DOMAIN [--size BYTES]: sets the size when given, then
+ * prints the size QEMU has, as virsh does. */
+static gboolean cmd_migrate_compcache(Shell *sh, const ShellArgs *args)
+{
+    const char *text = shell_arg(args, "size");
+    unsigned long long size = 0;
+    const char *unit = NULL;
+    FerryDomain *dom;
+    gboolean ok;
+    double v;
+
+    if (text && !parse_ull(text, &size)) {
+        shell_error("Numeric value '%s' for <size> option is malformed or out of range", text);
+        return FALSE;
+    }
+    if (!(dom = shell_domain(sh, args)))
+        return FALSE;
+    ok = !text || ferry_domain_migrate_set_compression_cache(dom, size, 0) == 0;
+    if (!ok)
+        shell_error_cause("failed to set the compression cache of domain '%s' to %llu bytes",
+                          ferry_domain_get_name(dom), size);
+    else if (ferry_domain_migrate_get_compression_cache(dom, &size, 0) != 0) {
+        shell_error_cause("failed to get the compression cache of domain '%s'",
+                          ferry_domain_get_name(dom));
+        ok = FALSE;
+    } else {
+        v = shell_pretty_bytes(size, &unit);
+        printf("Compression cache: %.3lf %s\n", v, unit);
+    }
+    ferry_domain_free(dom);
+    return ok;
+}
+
 static const ShellOpt domain_opt[] = {
     { "domain", SHELL_OPT_ARG, TRUE, "domain name, id or uuid" },
     { NULL },
@@ -116,6 +149,13 @@ static const ShellOpt setmaxdowntime_opts[] = {
     { "domain", SHELL_OPT_ARG, TRUE, "domain name, id or uuid" },
     { "downtime", SHELL_OPT_ARG, TRUE,
       "maximum tolerable downtime (in milliseconds) for migration" },
+    { NULL },
+};
+
+static const ShellOpt compcache_opts[] = {
+    { "domain", SHELL_OPT_ARG, TRUE, "domain name, id or uuid" },
+    { "size", SHELL_OPT_NUMBER, FALSE,
+      "requested size of the cache (in bytes) used for compression" },
     { NULL },
 };
 
@@ -134,5 +174,10 @@ const ShellCmd shell_migrate_tune_cmds[] = {
     { "migrate-getmaxdowntime", "get maximum tolerable downtime",
       "Get maximum tolerable downtime of a domain which is being live-migrated to another host.",
       domain_opt, cmd_migrate_getmaxdowntime },
+    { "migrate-compcache", "get/set compression cache size",
+      "Get/set size of the cache (in bytes) used for compressing repeatedly transferred memory "
+      "pages during live migration (--compressed with the xbzrle method).  QEMU keeps it, so the "
+      "domain must be running; the size must be a power of two, at least a page.",
+      compcache_opts, cmd_migrate_compcache },
     { NULL },
 };

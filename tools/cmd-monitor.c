@@ -211,15 +211,10 @@ static const char *job_operation_name(int op)
 /* Bytes as virsh shows them: "%.3lf %s" in the largest unit below 1024. */
 static void print_bytes(const char *label, unsigned long long bytes, const char *suffix)
 {
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-    double v = (double)bytes;
-    gsize u = 0;
+    const char *unit = NULL;
+    double v = shell_pretty_bytes(bytes, &unit);
 
-    while (v >= 1024 && u + 1 < G_N_ELEMENTS(units)) {
-        v /= 1024;
-        u++;
-    }
-    printf("%-17s %-.3lf %s%s\n", label, v, units[u], suffix);
+    printf("%-17s %-.3lf %s%s\n", label, v, unit, suffix);
 }
 
 static gboolean cmd_domjobinfo(Shell *sh, const ShellArgs *args)

@@ -303,6 +303,20 @@ FerryDomain *shell_domain(Shell *sh, const ShellArgs *args)
 
 /* ---------------------------------------------------------------- names */
 
+double shell_pretty_bytes(unsigned long long bytes, const char **unit)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+    double v = (double)bytes;
+    gsize u = 0;
+
+    while (v >= 1024 && u + 1 < G_N_ELEMENTS(units)) {
+        v /= 1024;
+        u++;
+    }
+    *unit = units[u];
+    return v;
+}
+
 const char *shell_state_name(int state)
 {
     static const char *const names[] = { "no state",    "running",  "idle",    "paused",

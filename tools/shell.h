@@ -86,6 +86,9 @@ void shell_error_cause(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* The same with a cause given (another thread's last error). */
 void shell_error_with_cause(const char *cause, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* bytes in the largest binary unit that keeps the value at least 1 (B,
+ * KiB, ... EiB, named in *unit), for virsh's "%.3lf %s". */
+double shell_pretty_bytes(unsigned long long bytes, const char **unit);
 /* Names as virsh prints them. */
 const char *shell_state_name(int state);
 const char *shell_state_reason_name(int state, int reason);
