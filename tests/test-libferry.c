@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -196,6 +197,16 @@ static void test_connection_facts(Fixture *fx, gconstpointer data)
     g_assert_cmpint(ferry_connect_get_lib_version(conn, &v), ==, 0);
     g_assert_cmpuint(v, ==, FERRY_VERSION_NUMBER);
     g_assert_cmpint(ferry_connect_list_all_domains(conn, NULL, 0), ==, 0);
+
+    FerryNodeInfo node;
+    g_assert_cmpint(ferry_node_get_info(conn, &node), ==, 0);
+    g_assert_cmpuint(node.cpus, ==, (guint)sysconf(_SC_NPROCESSORS_ONLN));
+    g_assert_cmpuint((guint64)node.nodes * node.sockets * node.cores * node.threads, ==, node.cpus);
+    g_assert_cmpuint(node.memory, >, 0);
+    g_assert_cmpuint(strlen(node.model), >, 0);
+    g_assert_cmpint(ferry_node_get_info(conn, NULL), ==, -1);
+    assert_last_error(FERRY_ERROR_INVALID_ARG, FERRY_ERROR_FROM_LIBFERRY, "info is NULL");
+    g_assert_cmpint(ferry_node_get_info(NULL, &node), ==, -1);
     g_assert_cmpint(ferry_connect_close(conn), ==, 0);
 }
 

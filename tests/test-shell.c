@@ -9,6 +9,8 @@
 #include <config.h>
 
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 
@@ -339,7 +341,7 @@ static void test_help(Fixture *fx, gconstpointer data)
                                             "define",     "undefine",    "create",   "start",
                                             "destroy",    "shutdown",    "suspend",  "resume",
                                             "domjobinfo", "domjobabort", "version",  "uri",
-                                            "hostname" };
+                                            "hostname",   "nodeinfo" };
     for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
         g_autofree char *line = g_strdup_printf("    %-14s ", commands[i]);
         assert_has(all->out, line);
@@ -371,6 +373,35 @@ static void test_host_commands(Fixture *fx, gconstpointer data)
     assert_ok(host);
     g_autofree char *host_out = g_strdup_printf("%s\n\n", g_get_host_name());
     g_assert_cmpstr(host->out, ==, host_out);
+
+    /* virsh's layout; the numbers are this host's */
+    g_autoptr(Run) node = SHELL(fx, "nodeinfo");
+    assert_ok(node);
+    struct utsname uts;
+    g_assert_cmpint(uname(&uts), ==, 0);
+    g_autofree char *model = g_strdup_printf("CPU model:           %s\n", uts.machine);
+    g_autofree char *cpus =
+        g_strdup_printf("\nCPU(s):              %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+    g_autofree char *meminfo = NULL;
+    g_assert_true(g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL));
+    const char *total = strstr(meminfo, "MemTotal:");
+    g_assert_nonnull(total);
+    g_autofree char *memory =
+        g_strdup_printf("\nMemory size:         %" G_GUINT64_FORMAT " KiB\n\n",
+                        g_ascii_strtoull(total + 9, NULL, 10));
+    g_assert_true(g_str_has_prefix(node->out, model));
+    assert_has(node->out, cpus);
+    assert_has(node->out, memory);
+    g_assert_true(g_str_has_suffix(node->out, memory));
+    g_assert_true(g_regex_match_simple("^CPU model: +\\S+\n"
+                                       "CPU\\(s\\): +[0-9]+\n"
+                                       "CPU frequency: +[0-9]+ MHz\n"
+                                       "CPU socket\\(s\\): +[0-9]+\n"
+                                       "Core\\(s\\) per socket: +[0-9]+\n"
+                                       "Thread\\(s\\) per core: +[0-9]+\n"
+                                       "NUMA cell\\(s\\): +[0-9]+\n"
+                                       "Memory size: +[0-9]+ KiB\n\n$",
+                                       node->out, 0, 0));
 
     /* No -c: FERRY_DEFAULT_URI. */
     g_autoptr(Run) dflt = run_argv((const char *const[]){ "uri", NULL }, NULL, fx->uri);

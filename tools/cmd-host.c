@@ -1,5 +1,5 @@
 /*
- * cmd-host.c: version, uri, hostname.
+ * cmd-host.c: version, uri, hostname, nodeinfo.
  */
 #include <config.h>
 
@@ -80,6 +80,29 @@ static gboolean cmd_hostname(Shell *sh, const ShellArgs *args)
     return TRUE;
 }
 
+/* virsh's layout, line for line. */
+static gboolean cmd_nodeinfo(Shell *sh, const ShellArgs *args)
+{
+    FerryConnect *conn = shell_conn(sh);
+    FerryNodeInfo info;
+
+    if (!conn)
+        return FALSE;
+    if (ferry_node_get_info(conn, &info) < 0) {
+        shell_error_cause("failed to get node information");
+        return FALSE;
+    }
+    printf("%-20s %s\n", "CPU model:", info.model);
+    printf("%-20s %u\n", "CPU(s):", info.cpus);
+    printf("%-20s %u MHz\n", "CPU frequency:", info.mhz);
+    printf("%-20s %u\n", "CPU socket(s):", info.sockets);
+    printf("%-20s %u\n", "Core(s) per socket:", info.cores);
+    printf("%-20s %u\n", "Thread(s) per core:", info.threads);
+    printf("%-20s %u\n", "NUMA cell(s):", info.nodes);
+    printf("%-20s %llu KiB\n\n", "Memory size:", info.memory);
+    return TRUE;
+}
+
 static const ShellOpt no_opts[] = { { NULL } };
 
 const ShellCmd shell_host_cmds[] = {
@@ -91,5 +114,8 @@ const ShellCmd shell_host_cmds[] = {
       cmd_uri },
     { "hostname", "print the hypervisor hostname",
       "Prints the host name of the host the connection is to.", no_opts, cmd_hostname },
+    { "nodeinfo", "node information",
+      "Prints the host's CPU model, CPUs, frequency, topology and memory, as virsh does.", no_opts,
+      cmd_nodeinfo },
     { NULL },
 };

@@ -148,6 +148,19 @@ int ferry_connect_get_version(FerryConnect *conn, unsigned long long *hv_version
 /* The version of the library that serves the connection (the daemon's). */
 int ferry_connect_get_lib_version(FerryConnect *conn, unsigned long long *lib_version);
 
+/* The host's CPUs, memory and topology (virNodeInfo, `virsh nodeinfo`). */
+typedef struct {
+    char model[32]; /* the machine type, "x86_64", NUL-terminated */
+    unsigned long long memory; /* KiB */
+    unsigned int cpus; /* online */
+    unsigned int mhz; /* 0: unknown */
+    unsigned int nodes; /* NUMA nodes */
+    unsigned int sockets; /* per node */
+    unsigned int cores; /* per socket */
+    unsigned int threads; /* per core */
+} FerryNodeInfo;
+int ferry_node_get_info(FerryConnect *conn, FerryNodeInfo *info);
+
 /* virConnectListAllDomainsFlags; none: all of them. */
 typedef enum {
     FERRY_CONNECT_LIST_DOMAINS_ACTIVE = 1 << 0,

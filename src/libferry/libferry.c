@@ -249,6 +249,31 @@ char *ferry_connect_get_hostname(FerryConnect *conn)
     return host;
 }
 
+int ferry_node_get_info(FerryConnect *conn, FerryNodeInfo *info)
+{
+    GError *err = NULL;
+    HostInfo host;
+
+    LIBFERRY_CHECK_CONN(conn, -1);
+    if (!info)
+        return libferry_fail_arg(__func__, "info is NULL");
+    LIBFERRY_NEED_OP(conn, node_get_info, "getting the host's information", -1);
+    if (!conn->driver->ops->node_get_info(conn->driver, &host, &err))
+        return libferry_fail_with(err);
+    G_STATIC_ASSERT(sizeof(info->model) == sizeof(host.model));
+    memset(info, 0, sizeof(*info));
+    memcpy(info->model, host.model, sizeof(info->model));
+    info->model[sizeof(info->model) - 1] = '\0';
+    info->memory = host.memory_kib;
+    info->cpus = host.cpus;
+    info->mhz = host.mhz;
+    info->nodes = host.nodes;
+    info->sockets = host.sockets;
+    info->cores = host.cores;
+    info->threads = host.threads;
+    return 0;
+}
+
 const char *ferry_connect_get_type(FerryConnect *conn)
 {
     GError *err = NULL;
