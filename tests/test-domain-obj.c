@@ -691,6 +691,8 @@ static void test_lock_order(ObjFixture *fx, gconstpointer data)
     if (g_test_subprocess()) {
         g_autoptr(DomainObj) obj = add_domain(fx->list, "web1", UUID_A, 0);
 
+        /* this process aborts below, before its teardown could remove it */
+        remove_tree(fx->dir);
         domain_obj_lock(obj);
         domain_list_count(fx->list);
         domain_obj_unlock(obj);
